@@ -1,0 +1,326 @@
+"""Near-field (spherical-wave) channel of a uniform linear array (SPEC 2).
+
+Geometry: an N-antenna ULA on the x-axis centred at the origin, antenna n at
+:math:`(\\delta_n d, 0)` with :math:`\\delta_n = (2n - N + 1)/2`. A node (user or
+eavesdropper) at distance ``r`` and angle ``psi`` from the y-axis sits at
+:math:`(r \\sin\\psi, r \\cos\\psi)`.
+
+Contents
+--------
+ULA
+    Frozen description of the array and carrier (wavelength, spacing, path loss).
+antenna_offsets, antenna_positions, node_position
+    Geometry.
+antenna_distances
+    :math:`r^{(n)}` of C(3)/J(1).
+near_field_channel
+    Spherical-wave channel with per-antenna path loss, C(2)-(3), J(1)-(3).
+far_field_channel
+    Planar-wave (far-field) approximation, for comparison.
+nlos_channel
+    LoS plus scattered near-field paths, J VIII-B (an option, never a default).
+rayleigh_distance, reactive_distance
+    Near-field boundaries, C(1) and J II-C.
+
+All functions broadcast: a batch of positions of shape ``(...)`` gives channels of
+shape ``(..., N)`` in one call. No N x N matrix is formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .units import SPEED_OF_LIGHT
+
+__all__ = [
+    "ULA",
+    "antenna_offsets",
+    "antenna_positions",
+    "node_position",
+    "antenna_distances",
+    "near_field_channel",
+    "far_field_channel",
+    "nlos_channel",
+    "rayleigh_distance",
+    "reactive_distance",
+]
+
+
+def antenna_offsets(n_ant: int) -> np.ndarray:
+    r"""Antenna index offsets :math:`\delta_n = (2n - N + 1)/2`, ``n = 0..N-1``.
+
+    >>> antenna_offsets(4)
+    array([-1.5, -0.5,  0.5,  1.5])
+    """
+    n = np.arange(int(n_ant), dtype=float)
+    return (2.0 * n - n_ant + 1.0) / 2.0
+
+
+def antenna_positions(n_ant: int, spacing: float) -> np.ndarray:
+    """Antenna coordinates ``(N, 2)`` [m] of the ULA on the x-axis."""
+    pos = np.zeros((int(n_ant), 2))
+    pos[:, 0] = antenna_offsets(n_ant) * spacing
+    return pos
+
+
+def node_position(r: ArrayLike, psi: ArrayLike) -> np.ndarray:
+    r"""Cartesian position ``(..., 2)`` of a node at distance ``r`` [m], angle ``psi`` [rad].
+
+    .. math:: (x, y) = (r \sin\psi,\; r\cos\psi)
+    """
+    r = np.asarray(r, dtype=float)
+    psi = np.asarray(psi, dtype=float)
+    return np.stack(np.broadcast_arrays(r * np.sin(psi), r * np.cos(psi)), axis=-1)
+
+
+def antenna_distances(r: ArrayLike, psi: ArrayLike, n_ant: int, spacing: float) -> np.ndarray:
+    r"""Distances :math:`r^{(n)}` from a node to every antenna, C(3), J(1).
+
+    .. math:: r^{(n)} = \sqrt{r^2 + d^2\delta_n^2 - 2 r \theta d \delta_n},\quad \theta = \sin\psi
+
+    Parameters
+    ----------
+    r, psi : array_like, broadcastable shapes ``(...)``
+        Distance [m] and angle [rad] of the node.
+    n_ant : int
+        Number of antennas N.
+    spacing : float
+        Antenna spacing d [m].
+
+    Returns
+    -------
+    ndarray, shape ``(..., N)``
+    """
+    r = np.asarray(r, dtype=float)[..., None]
+    theta = np.sin(np.asarray(psi, dtype=float))[..., None]
+    dd = antenna_offsets(n_ant) * spacing
+    sq = r * r + dd * dd - 2.0 * r * theta * dd
+    return np.sqrt(np.maximum(sq, 0.0))
+
+
+def near_field_channel(
+    r: ArrayLike,
+    psi: ArrayLike,
+    n_ant: int,
+    wavelength: float,
+    spacing: float | None = None,
+    pathloss_exponent: float = 2.0,
+    d0: float = 1.0,
+) -> np.ndarray:
+    r"""Spherical-wave LoS channel with per-antenna path loss, C(2)-(3), J(1)-(3).
+
+    .. math::
+        f[n] = \sqrt{\beta^{(n)}}\, e^{-j \frac{2\pi}{\lambda}(r^{(n)} - r)},\qquad
+        \beta^{(n)} = \beta_0 \left(\frac{d_0}{r^{(n)}}\right)^{\epsilon},\;
+        \beta_0 = \left(\frac{\lambda}{4\pi}\right)^2
+
+    The vector already includes the :math:`\sqrt{N}` of C(2), so
+    :math:`|f[n]|^2 = \beta^{(n)}`.
+
+    Parameters
+    ----------
+    r, psi : array_like, broadcastable shapes ``(...)``
+        Distance [m] and angle from the array broadside [rad].
+    n_ant : int
+        Number of antennas N.
+    wavelength : float
+        Carrier wavelength [m].
+    spacing : float, optional
+        Antenna spacing d [m]; half a wavelength by default.
+    pathloss_exponent : float
+        :math:`\epsilon` (2 in free space).
+    d0 : float
+        Reference distance [m] of :math:`\beta_0`.
+
+    Returns
+    -------
+    ndarray of complex128, shape ``(..., N)``
+
+    Examples
+    --------
+    >>> f = near_field_channel(12.0, 0.2, 256, 0.01)
+    >>> f.shape
+    (256,)
+    """
+    spacing = wavelength / 2.0 if spacing is None else spacing
+    rn = antenna_distances(r, psi, n_ant, spacing)
+    r0 = np.asarray(r, dtype=float)[..., None]
+    beta0 = (wavelength / (4.0 * np.pi)) ** 2
+    amp = np.sqrt(beta0) * (d0 / rn) ** (pathloss_exponent / 2.0)
+    return amp * np.exp(-2j * np.pi / wavelength * (rn - r0))
+
+
+def far_field_channel(
+    r: ArrayLike,
+    psi: ArrayLike,
+    n_ant: int,
+    wavelength: float,
+    spacing: float | None = None,
+    pathloss_exponent: float = 2.0,
+    d0: float = 1.0,
+) -> np.ndarray:
+    r"""Planar-wave (far-field) channel: first-order expansion of :math:`r^{(n)}`.
+
+    .. math::
+        f[n] = \sqrt{\beta}\, e^{\,j \frac{2\pi}{\lambda} \theta d \delta_n},\qquad
+        \beta = \beta_0 (d_0/r)^{\epsilon}
+
+    Same shapes and units as :func:`near_field_channel`; all antennas see the path
+    loss of the array centre.
+    """
+    spacing = wavelength / 2.0 if spacing is None else spacing
+    r = np.asarray(r, dtype=float)[..., None]
+    theta = np.sin(np.asarray(psi, dtype=float))[..., None]
+    beta0 = (wavelength / (4.0 * np.pi)) ** 2
+    amp = np.sqrt(beta0) * (d0 / r) ** (pathloss_exponent / 2.0)
+    phase = 2.0 * np.pi / wavelength * theta * spacing * antenna_offsets(n_ant)
+    return amp * np.exp(1j * phase)
+
+
+def nlos_channel(
+    r: ArrayLike,
+    psi: ArrayLike,
+    scatter_r: ArrayLike,
+    scatter_psi: ArrayLike,
+    gains: ArrayLike,
+    n_ant: int,
+    wavelength: float,
+    spacing: float | None = None,
+    pathloss_exponent: float = 2.0,
+    d0: float = 1.0,
+) -> np.ndarray:
+    r"""LoS plus :math:`D` scattered near-field paths, J VIII-B.
+
+    .. math::
+        \mathbf f = \sqrt{N}\mathbf c(\psi, r)
+          + \sqrt{\tfrac{N}{D}} \sum_{j=1}^{D} \alpha_j \mathbf c(\psi_j, r_j)
+
+    Parameters
+    ----------
+    r, psi : array_like, shape ``(...)``
+        LoS distance [m] and angle [rad].
+    scatter_r, scatter_psi, gains : array_like, shape ``(..., D)``
+        Distance, angle and complex gain of each scattered path.
+
+    Returns
+    -------
+    ndarray, shape ``(..., N)``
+    """
+    kw = dict(n_ant=n_ant, wavelength=wavelength, spacing=spacing,
+              pathloss_exponent=pathloss_exponent, d0=d0)
+    los = near_field_channel(r, psi, **kw)
+    gains = np.asarray(gains)
+    n_paths = gains.shape[-1]
+    if n_paths == 0:
+        return los
+    paths = near_field_channel(scatter_r, scatter_psi, **kw)  # (..., D, N)
+    return los + np.einsum("...d,...dn->...n", gains, paths) / np.sqrt(n_paths)
+
+
+def _aperture(n_ant: ArrayLike, spacing: float, convention: str) -> np.ndarray:
+    n_ant = np.asarray(n_ant, dtype=float)
+    if convention == "J":
+        return (n_ant - 1.0) * spacing
+    if convention == "C":
+        return n_ant * spacing
+    raise ValueError(f"aperture convention must be 'C' (N d) or 'J' ((N-1) d), got {convention!r}")
+
+
+def rayleigh_distance(
+    n_ant: ArrayLike, wavelength: float, spacing: float | None = None, convention: str = "J"
+) -> np.ndarray:
+    r"""Rayleigh (Fraunhofer) distance :math:`2D^2/\lambda`, C(1), J II-C.
+
+    Parameters
+    ----------
+    convention : {'J', 'C'}
+        Aperture :math:`D = (N-1)d` (J, default) or :math:`D = Nd` (C).
+
+    Examples
+    --------
+    C's 53.57 m (28 GHz, N = 100, with the papers' c = 3e8):
+
+    >>> round(float(rayleigh_distance(100, 3e8 / 28e9, convention="C")), 2)
+    53.57
+    """
+    spacing = wavelength / 2.0 if spacing is None else spacing
+    d_ap = _aperture(n_ant, spacing, convention)
+    return 2.0 * d_ap**2 / wavelength
+
+
+def reactive_distance(
+    n_ant: ArrayLike, wavelength: float, spacing: float | None = None, convention: str = "J"
+) -> np.ndarray:
+    r"""Reactive/radiative near-field boundary :math:`0.62\sqrt{D^3/\lambda}`, J II-C.
+
+    >>> round(float(reactive_distance(100, 3e8 / 28e9)), 1)
+    2.3
+    """
+    spacing = wavelength / 2.0 if spacing is None else spacing
+    d_ap = _aperture(n_ant, spacing, convention)
+    return 0.62 * np.sqrt(d_ap**3 / wavelength)
+
+
+@dataclass(frozen=True)
+class ULA:
+    """A uniform linear array and its carrier (SPEC 2, 10).
+
+    Parameters
+    ----------
+    n_ant : int
+        Number of antennas N.
+    carrier_hz : float
+        Carrier frequency f_c [Hz].
+    spacing_wavelengths : float
+        d / lambda (0.5 by default).
+    pathloss_exponent : float
+        epsilon of the path loss (2 by default).
+    d0 : float
+        Reference distance [m].
+    speed : float
+        Propagation speed [m/s] (exact c by default).
+
+    Examples
+    --------
+    >>> ula = ULA(256, 30e9)
+    >>> ula.channel([12.0, 13.0], [-0.6, 0.6]).shape
+    (2, 256)
+    """
+
+    n_ant: int
+    carrier_hz: float = 30e9
+    spacing_wavelengths: float = 0.5
+    pathloss_exponent: float = 2.0
+    d0: float = 1.0
+    speed: float = SPEED_OF_LIGHT
+
+    @property
+    def wavelength(self) -> float:
+        """Carrier wavelength [m]."""
+        return self.speed / self.carrier_hz
+
+    @property
+    def spacing(self) -> float:
+        """Antenna spacing d [m]."""
+        return self.spacing_wavelengths * self.wavelength
+
+    def rayleigh_distance(self, convention: str = "J") -> float:
+        """Rayleigh distance [m] of this array; see :func:`rayleigh_distance`."""
+        return float(rayleigh_distance(self.n_ant, self.wavelength, self.spacing, convention))
+
+    def reactive_distance(self, convention: str = "J") -> float:
+        """Reactive near-field bound [m]; see :func:`reactive_distance`."""
+        return float(reactive_distance(self.n_ant, self.wavelength, self.spacing, convention))
+
+    def channel(self, r: ArrayLike, psi: ArrayLike) -> np.ndarray:
+        """Near-field channels ``(..., N)`` of nodes at ``(r, psi)``."""
+        return near_field_channel(r, psi, self.n_ant, self.wavelength, self.spacing,
+                                  self.pathloss_exponent, self.d0)
+
+    def far_field(self, r: ArrayLike, psi: ArrayLike) -> np.ndarray:
+        """Far-field (planar) channels ``(..., N)``; see :func:`far_field_channel`."""
+        return far_field_channel(r, psi, self.n_ant, self.wavelength, self.spacing,
+                                 self.pathloss_exponent, self.d0)

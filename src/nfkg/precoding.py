@@ -1,0 +1,346 @@
+r"""Precoding schemes and their evaluation by the secrecy engine (SPEC 5).
+
+A scheme turns a :class:`~nfkg.scenario.Scenario` into precoder covariances
+:math:`W_k = \sum_j P_{j,k} R_{j,k}` (unit-trace :class:`~nfkg.subspace.Shape`\ s, never
+N x N matrices) and a power split :math:`P_{S,k}, P_{N,k}`. Every scheme is then
+scored by the general engine of :mod:`nfkg.secrecy` with the true noise of SPEC 3.
+
+Schemes (registry names)
+------------------------
+``ras``     RAS w/o P, J VII-A(a): :math:`w_k = p_k \mathbf 1/\sqrt N`.
+``mrc``     MRC, C V-B, J VII-A(b): :math:`w_k = p_k f_k/\|f_k\|`.
+``svd``     SVD w/o PA: :math:`P_{a,k} = P_{\max}/K`, :math:`P_{S,k} = P_{N,k} = P_{a,k}/2`.
+``svd-pa``  SVD w/ PA: Dinkelbach (K = 1, C Alg. 1) or alternating optimisation (J IV).
+
+New schemes plug in with :func:`register_scheme`.
+
+Contents
+--------
+PrecoderCovariance, svd_shapes, PrecodingResult, Evaluation,
+register_scheme, get_scheme, scheme_names, precode, evaluate, default_shaping
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import optimize
+from .scenario import Scenario
+from .secrecy import measurement_covariance, skr_logdet
+from .subspace import Shape, project_out, orthonormal_basis
+
+__all__ = [
+    "SHAPINGS",
+    "PrecoderCovariance",
+    "svd_shapes",
+    "PrecodingResult",
+    "Evaluation",
+    "SchemeSpec",
+    "register_scheme",
+    "get_scheme",
+    "scheme_names",
+    "default_shaping",
+    "precode",
+    "evaluate",
+]
+
+SHAPINGS = ("matched", "isotropic")
+
+
+@dataclass(frozen=True)
+class PrecoderCovariance:
+    r"""Per-user precoder covariances :math:`W_k = \sum_j P_{j,k} R_{j,k}`.
+
+    Attributes
+    ----------
+    shapes : tuple of Shape
+        The unit-trace shapes :math:`R_j`, each batched ``(..., K)``.
+    powers : ndarray, shape ``(..., K, J)``
+        Power on each shape [W].
+    """
+
+    shapes: tuple[Shape, ...]
+    powers: np.ndarray
+
+    @property
+    def trace(self) -> np.ndarray:
+        r""":math:`\mathrm{tr}\,W_k = P_{a,k}` actually radiated, ``(..., K)``."""
+        return sum(self.powers[..., j] * sh.trace for j, sh in enumerate(self.shapes))
+
+    def gram(self, x: np.ndarray) -> np.ndarray:
+        r"""Bilinear forms :math:`x_p^H W_k x_q` for every user k.
+
+        Parameters
+        ----------
+        x : ndarray, shape ``(..., N, M)``
+
+        Returns
+        -------
+        ndarray, shape ``(..., K, M, M)``
+        """
+        xk = x[..., None, :, :]
+        return sum(self.powers[..., j, None, None] * sh.gram(xk) for j, sh in enumerate(self.shapes))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` precoders :math:`w_k \\sim \\mathcal{CN}(0, W_k)`, shape ``(size, ..., K, N)``."""
+        return sum(np.sqrt(self.powers[..., j, None]) * sh.sample(rng, size)
+                   for j, sh in enumerate(self.shapes))
+
+
+def _stack_except(a: np.ndarray, k_axis_len: int) -> np.ndarray:
+    """``(..., K, N)`` -> ``(..., K, N, K-1)``: for each k the other users' vectors as columns."""
+    idx = np.array([[i for i in range(k_axis_len) if i != k] for k in range(k_axis_len)], dtype=int)
+    idx = idx.reshape(k_axis_len, k_axis_len - 1)
+    cols = np.swapaxes(a, -1, -2)[..., idx]  # (..., N, K, K-1)
+    return np.moveaxis(cols, -2, -3)
+
+
+def svd_shapes(
+    f: np.ndarray, h: np.ndarray, shaping: str = "isotropic", jamming: str = "isotropic",
+    rtol: float | None = None,
+) -> tuple[Shape, Shape]:
+    r"""Signal and jamming shapes :math:`R_k, R_{ek}` of SVD precoding, J(13)-(16), C IV.
+
+    :math:`\tilde R_k = [f_{i\ne k}, h_{i\ne k}]` (``N x (2K-2)``) and
+    :math:`\tilde R_{ek} = [f_1..f_K, h_{i\ne k}]` (``N x (2K-1)``) are reduced to
+    orthonormal bases by a thin SVD with a rank tolerance.
+
+    Parameters
+    ----------
+    f, h : ndarray, shape ``(..., K, N)``
+    shaping : {'isotropic', 'matched'}
+        Signal part. ``isotropic``: :math:`P_\perp(\tilde R_k)/(N - r_k)` (J).
+        ``matched``: :math:`vv^H`, :math:`v = P_\perp f_k/\|P_\perp f_k\|` (C's
+        :math:`u_su_s^H` for K = 1; SPEC 8 for K > 1).
+    jamming : {'isotropic', 'targeted'}
+        Jamming part. ``isotropic``: :math:`P_\perp(\tilde R_{ek})/(N - r_{ek})` (C, J).
+        ``targeted``: :math:`qq^H`, :math:`q = P_\perp h_k/\|P_\perp h_k\|` (SPEC 8).
+    rtol : float, optional
+        Rank tolerance, see :func:`~nfkg.subspace.orthonormal_basis`.
+
+    Raises
+    ------
+    ValueError
+        If ``N < 2K - 1`` or an option is unknown.
+    """
+    n_users, n_ant = f.shape[-2], f.shape[-1]
+    if n_ant < 2 * n_users - 1:
+        raise ValueError(f"antennas: SVD precoding needs N >= 2K-1 = {2 * n_users - 1} for K = {n_users} "
+                         f"users, got N = {n_ant}")
+    if shaping not in SHAPINGS:
+        raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")
+    if jamming not in ("isotropic", "targeted"):
+        raise ValueError(f"jamming: must be 'isotropic' or 'targeted', got {jamming!r}")
+    f_others = _stack_except(f, n_users)
+    h_others = _stack_except(h, n_users)
+    f_all = np.broadcast_to(np.swapaxes(f, -1, -2)[..., None, :, :], (*f.shape[:-1], n_ant, n_users))
+    r_tilde = np.concatenate([f_others, h_others], axis=-1)  # (..., K, N, 2K-2)
+    r_tilde_e = np.concatenate([f_all, h_others], axis=-1)   # (..., K, N, 2K-1)
+    q_k, rank_k = orthonormal_basis(r_tilde, rtol)
+    q_e, rank_e = orthonormal_basis(r_tilde_e, rtol)
+    if shaping == "isotropic":
+        signal = Shape(q_k, rank_k, complement=True)
+    else:
+        signal = Shape.beam(project_out(f, q_k))
+    if jamming == "isotropic":
+        jam = Shape(q_e, rank_e, complement=True)
+    else:
+        jam = Shape.beam(project_out(h, q_e))
+    return signal, jam
+
+
+@dataclass(frozen=True)
+class PrecodingResult:
+    """What a scheme returns: covariances, power split and solver diagnostics.
+
+    Attributes
+    ----------
+    scheme, shaping : str
+    covariance : PrecoderCovariance
+    p_s, p_n : ndarray, ``(..., K)``
+        Power for key generation and for jamming [W].
+    nit : int
+        Solver iterations (0 for closed-form schemes).
+    history : ndarray or None
+        Solver objective per iteration (Dinkelbach: beta; AO: sum objective).
+    success : bool
+    message : str
+    extra : dict
+    """
+
+    scheme: str
+    shaping: str | None
+    covariance: PrecoderCovariance
+    p_s: np.ndarray
+    p_n: np.ndarray
+    nit: int = 0
+    history: np.ndarray | None = None
+    success: bool = True
+    message: str = "closed form"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def p_a(self) -> np.ndarray:
+        """Per-user power :math:`P_{a,k} = P_{S,k} + P_{N,k}` [W]."""
+        return self.p_s + self.p_n
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A scheme scored by the secrecy engine.
+
+    Attributes
+    ----------
+    result : PrecodingResult
+    skr : ndarray, ``(..., K)``
+        SKR of each user [bits/probing].
+    cov : ndarray, ``(..., K, 3, 3)``
+        Covariance of :math:`(z_a, z_b, z_e)`.
+    """
+
+    result: PrecodingResult
+    skr: np.ndarray
+    cov: np.ndarray
+
+    @property
+    def sum_skr(self) -> np.ndarray:
+        """Sum SKR over the users [bits/probing]."""
+        return self.skr.sum(axis=-1)
+
+    def to_dict(self, index: tuple[int, ...] = ()) -> dict[str, Any]:
+        """The SPEC 10 JSON object for one batch element."""
+        r = self.result
+        users = [
+            {"skr": float(self.skr[index][k]), "p_a": float(r.p_a[index][k]),
+             "p_s": float(r.p_s[index][k]), "p_n": float(r.p_n[index][k])}
+            for k in range(self.skr.shape[-1])
+        ]
+        return {"scheme": r.scheme, "shaping": r.shaping, "sum_skr": float(self.sum_skr[index]), "users": users}
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class SchemeSpec:
+    """A registered scheme: its function and a one-line description."""
+
+    name: str
+    func: Callable[..., PrecodingResult]
+    description: str
+    uses_shaping: bool
+
+
+_REGISTRY: dict[str, SchemeSpec] = {}
+
+
+def register_scheme(name: str, description: str, uses_shaping: bool = False):
+    """Decorator: register ``func(scenario, shaping, **options) -> PrecodingResult`` under ``name``."""
+
+    def deco(func):
+        _REGISTRY[name] = SchemeSpec(name, func, description, uses_shaping)
+        return func
+
+    return deco
+
+
+def scheme_names() -> list[str]:
+    """Names of the registered schemes."""
+    return list(_REGISTRY)
+
+
+def get_scheme(name: str) -> SchemeSpec:
+    """Look up a scheme; ``ValueError`` naming the known ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"scheme: unknown scheme {name!r}; choose one of {', '.join(_REGISTRY)}") from None
+
+
+def default_shaping(n_users: int) -> str:
+    """The papers' rule: ``matched`` for K = 1 (C), ``isotropic`` for K > 1 (J)."""
+    return "matched" if n_users == 1 else "isotropic"
+
+
+def precode(scenario: Scenario, scheme: str, shaping: str | None = None, **options) -> PrecodingResult:
+    """Run a registered scheme on a (batched) scenario."""
+    spec = get_scheme(scheme)
+    if shaping is not None and shaping not in SHAPINGS:
+        raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")
+    if spec.uses_shaping and shaping is None:
+        shaping = default_shaping(scenario.n_users)
+    return spec.func(scenario, shaping if spec.uses_shaping else None, **options)
+
+
+def evaluate(scenario: Scenario, scheme: str, shaping: str | None = None, **options) -> Evaluation:
+    r"""Precode and score: the SKR of every user by the general engine (SPEC 3-4).
+
+    Examples
+    --------
+    >>> from nfkg.channel import ULA
+    >>> s = Scenario.from_dbm(ULA(256, 30e9), users=[(12.2, 0.2)], eves=[(12.0, 0.2)], pt_dbm=30)
+    >>> ev = evaluate(s, "svd-pa")
+    >>> bool(ev.sum_skr > evaluate(s, "mrc").sum_skr)
+    True
+    """
+    res = precode(scenario, scheme, shaping, **options)
+    f, h = scenario.channels()
+    g = f.sum(axis=-2, keepdims=True)
+    x = np.swapaxes(np.concatenate([g, f, h], axis=-2), -1, -2)  # (..., N, 2K+1)
+    gram = res.covariance.gram(x)
+    cov = measurement_covariance(f, h, gram, scenario.var_na(res.covariance.trace),
+                                 scenario.var_nb, scenario.var_ne)
+    return Evaluation(res, skr_logdet(cov), cov)
+
+
+# --------------------------------------------------------------------------- schemes
+def _equal_powers(scenario: Scenario) -> np.ndarray:
+    k = scenario.n_users
+    return np.broadcast_to(scenario.p_max[..., None] / k, (*scenario.batch_shape, k))
+
+
+@register_scheme("ras", "RAS w/o P: random amplitude scaling without beamforming (J VII-A(a))")
+def _ras(scenario: Scenario, shaping: None = None) -> PrecodingResult:
+    n, k = scenario.n_ant, scenario.n_users
+    ones = np.full((*scenario.batch_shape, k, n), 1.0 + 0j)
+    p = _equal_powers(scenario)
+    cov = PrecoderCovariance((Shape.beam(ones),), p[..., None])
+    return PrecodingResult("ras", None, cov, p_s=p, p_n=np.zeros_like(p))
+
+
+@register_scheme("mrc", "MRC: random amplitude on the user's matched beam f_k/||f_k|| (C V-B, J VII-A(b))")
+def _mrc(scenario: Scenario, shaping: None = None) -> PrecodingResult:
+    f, _ = scenario.channels()
+    p = _equal_powers(scenario)
+    cov = PrecoderCovariance((Shape.beam(f),), p[..., None])
+    return PrecodingResult("mrc", None, cov, p_s=p, p_n=np.zeros_like(p))
+
+
+@register_scheme("svd", "SVD w/o PA: null-space precoding, P_a = P_max/K split equally (C IV, J VII-A(c))",
+                 uses_shaping=True)
+def _svd(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None
+         ) -> PrecodingResult:
+    f, h = scenario.channels()
+    shapes = svd_shapes(f, h, shaping, jamming, rtol)
+    p_s = _equal_powers(scenario) / 2.0
+    cov = PrecoderCovariance(shapes, np.stack([p_s, p_s], axis=-1))
+    return PrecodingResult("svd", shaping, cov, p_s=p_s, p_n=p_s.copy())
+
+
+@register_scheme("svd-pa", "SVD w/ PA: Dinkelbach (K=1, C Alg. 1) / alternating optimisation with "
+                 "water-filling (J IV, Algs. 1-2)", uses_shaping=True)
+def _svd_pa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
+            tol: float = 1e-9, maxiter: int = 100) -> PrecodingResult:
+    f, h = scenario.channels()
+    shapes = svd_shapes(f, h, shaping, jamming, rtol)
+    s = optimize.svd_coefficients(f, h, *shapes)
+    res = optimize.alternating(s, np.broadcast_to(scenario.p_max, scenario.batch_shape),
+                               scenario.var_na_worst, scenario.var_nb, scenario.var_ne,
+                               tol=tol, maxiter=maxiter)
+    p_s = res.p_s
+    p_n = res.x - p_s
+    cov = PrecoderCovariance(shapes, np.stack([p_s, p_n], axis=-1))
+    return PrecodingResult("svd-pa", shaping, cov, p_s=p_s, p_n=p_n, nit=res.nit, history=res.history,
+                           success=res.success, message=res.message,
+                           extra={"objective": res.fun, "coefficients": s})

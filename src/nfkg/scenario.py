@@ -1,0 +1,200 @@
+"""Scenarios: the array, the nodes, the powers and the noise (SPEC 1-3, 10).
+
+A :class:`Scenario` holds arrays that broadcast over a batch of leading axes, so
+that one object describes a whole sweep (a figure's x-axis) and every downstream
+computation is vectorised over it.
+
+Contents
+--------
+Scenario
+    Batched numeric scenario: ULA, K users and K Eves, powers, noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .channel import ULA, antenna_distances
+from .units import dbm_2_watt
+
+__all__ = ["Scenario"]
+
+
+def _arr(x: ArrayLike) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    r"""A batch of key-generation scenarios (SPEC 3).
+
+    Node arrays have shape ``(..., K)``; power and noise arrays broadcast against
+    the batch shape ``(...)``. All powers are in watts.
+
+    Parameters
+    ----------
+    ula : ULA
+        The BS array and carrier.
+    r_b, psi_b : array_like, shape ``(..., K)``
+        Users' distances [m] and angles [rad].
+    r_e, psi_e : array_like, shape ``(..., K)``
+        Eavesdroppers' distances and angles; Eve k targets user k.
+    p_max : array_like
+        BS power budget :math:`P_{\max}` [W].
+    p_b : array_like
+        Users' transmit power :math:`P_b` [W].
+    sigma2_a, sigma2_b, sigma2_e : array_like
+        Noise powers at the BS (per antenna), users and Eves [W].
+    pilot_length : int
+        Pilot length V.
+
+    Examples
+    --------
+    >>> s = Scenario.from_dbm(ULA(256, 30e9), users=[(12.2, 0.2)], eves=[(12.0, 0.2)], pt_dbm=30)
+    >>> s.n_users, s.batch_shape
+    (1, ())
+    """
+
+    ula: ULA
+    r_b: np.ndarray
+    psi_b: np.ndarray
+    r_e: np.ndarray
+    psi_e: np.ndarray
+    p_max: np.ndarray
+    p_b: np.ndarray
+    sigma2_a: np.ndarray
+    sigma2_b: np.ndarray
+    sigma2_e: np.ndarray
+    pilot_length: int = 1
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b", "sigma2_e"):
+            object.__setattr__(self, name, _arr(getattr(self, name)))
+        self.validate()
+
+    @classmethod
+    def from_dbm(
+        cls,
+        ula: ULA,
+        users: ArrayLike,
+        eves: ArrayLike,
+        pt_dbm: ArrayLike = 20.0,
+        ue_dbm: ArrayLike | None = None,
+        noise_dbm: ArrayLike = -105.0,
+        noise_a_dbm: ArrayLike | None = None,
+        noise_b_dbm: ArrayLike | None = None,
+        noise_e_dbm: ArrayLike | None = None,
+        pilot_length: int = 1,
+    ) -> "Scenario":
+        """Build a scenario from ``(r, psi)`` pairs and powers in dBm (SPEC 10 defaults).
+
+        Parameters
+        ----------
+        users, eves : array_like, shape ``(..., K, 2)``
+            ``(r [m], psi [rad])`` of each node.
+        pt_dbm : array_like
+            :math:`P_{\\max}`, and :math:`P_b` unless ``ue_dbm`` is given.
+        noise_dbm : array_like
+            Common noise power; overridden per node kind by ``noise_{a,b,e}_dbm``.
+        """
+        users = _arr(users)
+        eves = _arr(eves)
+        if users.shape[-1:] != (2,) or eves.shape[-1:] != (2,):
+            raise ValueError("users and eves must be given as (r, psi) pairs, shape (..., K, 2)")
+        pick = lambda x: noise_dbm if x is None else x  # noqa: E731
+        return cls(
+            ula=ula,
+            r_b=users[..., 0], psi_b=users[..., 1],
+            r_e=eves[..., 0], psi_e=eves[..., 1],
+            p_max=dbm_2_watt(pt_dbm),
+            p_b=dbm_2_watt(pt_dbm if ue_dbm is None else ue_dbm),
+            sigma2_a=dbm_2_watt(pick(noise_a_dbm)),
+            sigma2_b=dbm_2_watt(pick(noise_b_dbm)),
+            sigma2_e=dbm_2_watt(pick(noise_e_dbm)),
+            pilot_length=pilot_length,
+        )
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid quantity."""
+        if int(self.ula.n_ant) < 1:
+            raise ValueError(f"antennas: must be >= 1, got {self.ula.n_ant}")
+        if not np.isfinite(self.ula.carrier_hz) or self.ula.carrier_hz <= 0:
+            raise ValueError(f"carrier: must be > 0, got {self.ula.carrier_hz}")
+        if not self.ula.spacing_wavelengths > 0:
+            raise ValueError(f"spacing_wavelengths: must be > 0, got {self.ula.spacing_wavelengths}")
+        if self.r_b.shape[-1:] != self.r_e.shape[-1:]:
+            raise ValueError(f"eves: need one Eve per user, got {self.r_e.shape[-1]} Eves "
+                             f"for {self.r_b.shape[-1]} users")
+        if self.r_b.ndim == 0 or self.r_b.shape[-1] < 1:
+            raise ValueError("users: at least one user is required")
+        for who, r, psi in (("users", self.r_b, self.psi_b), ("eves", self.r_e, self.psi_e)):
+            if not np.all(np.isfinite(r)) or np.any(r <= 0):
+                raise ValueError(f"{who}.r: distances must be finite and > 0 m")
+            if not np.all(np.isfinite(psi)) or np.any(np.abs(psi) > np.pi / 2 + 1e-12):
+                raise ValueError(f"{who}.psi: angles must lie in [-pi/2, pi/2] rad")
+            if np.any(antenna_distances(r, psi, self.ula.n_ant, self.ula.spacing) <= 0):
+                raise ValueError(f"{who}: a node sits on an antenna of the array")
+        for name in ("p_max", "p_b"):
+            v = getattr(self, name)
+            if not np.all(np.isfinite(v)) or np.any(v <= 0):
+                raise ValueError(f"{name}: powers must be finite and > 0 W")
+        for name in ("sigma2_a", "sigma2_b", "sigma2_e"):
+            v = getattr(self, name)
+            if not np.all(np.isfinite(v)) or np.any(v <= 0):
+                raise ValueError(f"{name}: noise powers must be finite and > 0 W")
+        if int(self.pilot_length) < 1:
+            raise ValueError(f"pilot_length: must be >= 1, got {self.pilot_length}")
+
+    # -------------------------------------------------------------- properties
+    @property
+    def n_users(self) -> int:
+        """Number of users K."""
+        return int(self.r_b.shape[-1])
+
+    @property
+    def n_ant(self) -> int:
+        """Number of BS antennas N."""
+        return int(self.ula.n_ant)
+
+    @cached_property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Broadcast batch shape of all quantities."""
+        shapes = [a.shape[:-1] for a in (self.r_b, self.psi_b, self.r_e, self.psi_e)]
+        shapes += [a.shape for a in (self.p_max, self.p_b, self.sigma2_a, self.sigma2_b, self.sigma2_e)]
+        return tuple(np.broadcast_shapes(*shapes))
+
+    def channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Near-field channels ``f, h`` of users and Eves, each ``(..., K, N)`` (batch-broadcast)."""
+        if "fh" not in self._cache:
+            shape = (*self.batch_shape, self.n_users)
+            f = self.ula.channel(*np.broadcast_arrays(self.r_b, self.psi_b))
+            h = self.ula.channel(*np.broadcast_arrays(self.r_e, self.psi_e))
+            n = self.n_ant
+            self._cache["fh"] = (np.broadcast_to(f, (*shape, n)), np.broadcast_to(h, (*shape, n)))
+        return self._cache["fh"]
+
+    # ------------------------------------------------------------ noise, J(5)-(11)
+    @property
+    def var_nb(self) -> np.ndarray:
+        r"""User estimation noise :math:`\sigma_b^2/V`, shape ``(..., 1)``."""
+        return (self.sigma2_b / self.pilot_length)[..., None]
+
+    @property
+    def var_ne(self) -> np.ndarray:
+        r"""Eve estimation noise :math:`\sigma_e^2/V`, shape ``(..., 1)``."""
+        return (self.sigma2_e / self.pilot_length)[..., None]
+
+    def var_na(self, p_a: ArrayLike) -> np.ndarray:
+        r"""BS noise after precoding :math:`P_{a,k}\sigma_a^2/(VP_b)`, J(11); ``p_a`` is ``(..., K)``."""
+        return _arr(p_a) * (self.sigma2_a / (self.pilot_length * self.p_b))[..., None]
+
+    @property
+    def var_na_worst(self) -> np.ndarray:
+        r"""Worst-case BS noise :math:`P_{\max}\sigma_a^2/(VP_b)` used inside the optimiser, J III-D."""
+        return self.var_na(self.p_max[..., None])

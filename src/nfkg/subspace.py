@@ -1,0 +1,182 @@
+"""Low-rank subspaces and unit-trace covariance shapes, without N x N matrices.
+
+Every precoder covariance in nfkg is a weighted sum of *shapes* ``R`` with
+``tr R = 1``, each of one of two kinds (SPEC 5):
+
+* **span**: :math:`R = Q Q^H / r`, the isotropic covariance on the span of the
+  ``r`` orthonormal columns of ``Q`` (``r = 1`` gives a beam ``u u^H``);
+* **complement**: :math:`R = (I - Q Q^H)/(N - r)`, the isotropic covariance on the
+  null space of ``Q^H``, J(14), J(16).
+
+Both are stored as the ``N x m`` basis ``Q`` only. Quadratic forms use
+``x - Q (Q^H x)``; no projector is ever formed.
+
+Contents
+--------
+orthonormal_basis
+    Orthonormal basis of a column span by thin SVD with a rank tolerance.
+project_out
+    ``x - Q (Q^H x)``.
+Shape
+    A unit-trace covariance shape (span or complement), batched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["orthonormal_basis", "project_out", "Shape"]
+
+
+def orthonormal_basis(a: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Orthonormal basis of the column span of ``a`` with a rank tolerance.
+
+    Thin SVD ``a = U S V^H``; singular values below ``rtol * s_max`` are treated
+    as zero and the matching columns of ``U`` are zeroed, so that a batch of
+    matrices of different ranks keeps one array shape.
+
+    Parameters
+    ----------
+    a : ndarray, shape ``(..., N, m)``
+        Column vectors (e.g. the channels of J(13) or J(15)).
+    rtol : float, optional
+        Relative singular-value tolerance. Default ``max(N, m) * eps``, the
+        convention of :func:`numpy.linalg.matrix_rank` and
+        :func:`scipy.linalg.null_space`.
+
+    Returns
+    -------
+    basis : ndarray, shape ``(..., N, m)``
+        Orthonormal columns; columns beyond the numerical rank are zero.
+    rank : ndarray of int, shape ``(...)``
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 2.0], [0.0, 0.0], [0.0, 0.0]])
+    >>> q, r = orthonormal_basis(a)
+    >>> int(r), np.round(np.abs(q[:, 0]), 6).tolist()
+    (1, [1.0, 0.0, 0.0])
+    """
+    a = np.asarray(a)
+    n, m = a.shape[-2], a.shape[-1]
+    if m == 0:
+        return np.zeros(a.shape, dtype=complex), np.zeros(a.shape[:-2], dtype=int)
+    u, s, _ = np.linalg.svd(a, full_matrices=False)
+    if rtol is None:
+        rtol = max(n, m) * np.finfo(float).eps
+    s_max = s[..., :1]
+    keep = s > rtol * s_max
+    keep &= s_max > 0
+    return u * keep[..., None, :], keep.sum(axis=-1)
+
+
+def project_out(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    r"""Component of ``x`` orthogonal to the columns of ``q``: :math:`x - Q(Q^H x)`.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(..., N)``
+    q : ndarray, shape ``(..., N, m)``, orthonormal (or zero) columns
+    """
+    coef = np.einsum("...nm,...n->...m", q.conj(), x)
+    return x - np.einsum("...nm,...m->...n", q, coef)
+
+
+@dataclass(frozen=True)
+class Shape:
+    r"""A unit-trace covariance shape, batched over leading axes.
+
+    Attributes
+    ----------
+    basis : ndarray, shape ``(..., N, m)``
+        Orthonormal (or zero) columns Q.
+    rank : ndarray of int, shape ``(...)``
+        Number of non-zero columns r.
+    complement : bool
+        ``False``: :math:`R = QQ^H/r` (zero if ``r = 0``).
+        ``True``: :math:`R = (I - QQ^H)/(N - r)`.
+    """
+
+    basis: np.ndarray
+    rank: np.ndarray
+    complement: bool
+
+    @classmethod
+    def beam(cls, v: np.ndarray) -> "Shape":
+        """Rank-one shape :math:`uu^H`, ``u = v/||v||`` (zero where ``v = 0``).
+
+        Parameters
+        ----------
+        v : ndarray, shape ``(..., N)``
+        """
+        norm = np.linalg.norm(v, axis=-1, keepdims=True)
+        ok = norm > 0
+        u = np.where(ok, v / np.where(ok, norm, 1.0), 0.0)
+        return cls(u[..., None], ok[..., 0].astype(int), complement=False)
+
+    @classmethod
+    def null_space_of(cls, vectors: np.ndarray, rtol: float | None = None) -> "Shape":
+        """Isotropic shape on the null space of ``vectors`` ``(..., N, m)``, J(14)/J(16)."""
+        q, r = orthonormal_basis(vectors, rtol)
+        return cls(q, r, complement=True)
+
+    @property
+    def n_ant(self) -> int:
+        return self.basis.shape[-2]
+
+    @property
+    def dim(self) -> np.ndarray:
+        """Dimension of the subspace the shape spreads power over."""
+        return self.n_ant - self.rank if self.complement else self.rank
+
+    @property
+    def trace(self) -> np.ndarray:
+        """``tr R``: 1, or 0 for an empty subspace."""
+        return (self.dim > 0).astype(float)
+
+    def _scale(self) -> np.ndarray:
+        d = self.dim
+        return np.where(d > 0, 1.0 / np.maximum(d, 1), 0.0)
+
+    def gram(self, x: np.ndarray) -> np.ndarray:
+        r"""All bilinear forms :math:`X^H R X`.
+
+        Parameters
+        ----------
+        x : ndarray, shape ``(..., N, M)``
+            Columns :math:`x_p`; broadcast against the batch shape of the shape.
+
+        Returns
+        -------
+        ndarray, shape ``(..., M, M)``
+            Entry ``[p, q]`` is :math:`x_p^H R x_q`.
+        """
+        proj = np.einsum("...nm,...np->...mp", self.basis.conj(), x)
+        low = np.einsum("...mp,...mq->...pq", proj.conj(), proj)
+        if self.complement:
+            full = np.einsum("...np,...nq->...pq", x.conj(), x)
+            low = full - low
+        return low * self._scale()[..., None, None]
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        r"""Draw ``size`` vectors :math:`w \sim \mathcal{CN}(0, R)`.
+
+        Returns
+        -------
+        ndarray, shape ``(size, ..., N)``
+        """
+        batch = self.basis.shape[:-2]
+        n, m = self.basis.shape[-2:]
+        scale = np.sqrt(self._scale())[..., None]
+        if self.complement:
+            z = _crandn(rng, (size, *batch, n))
+            return project_out(z, self.basis) * scale
+        z = _crandn(rng, (size, *batch, m))
+        return np.einsum("...nm,...m->...n", self.basis, z) * scale
+
+
+def _crandn(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard circularly-symmetric complex Gaussian samples, CN(0, 1)."""
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
