@@ -173,9 +173,11 @@ def skr_of_alpha(a: ArrayLike, var_na: ArrayLike, var_nb: ArrayLike) -> np.ndarr
     a = np.maximum(np.asarray(a, dtype=float), 0.0)
     na = np.asarray(var_na, dtype=float)
     nb = np.asarray(var_nb, dtype=float)
-    den = (na + nb) * a + na * nb
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snr = np.where(a > 0, a * a / np.where(a > 0, den, 1.0), 0.0)
+    pos = a > 0
+    safe = np.where(pos, a, 1.0)
+    # alpha^2 / ((na + nb) alpha + na nb), written to avoid under/overflow of alpha^2.
+    with np.errstate(divide="ignore"):
+        snr = np.where(pos, safe / ((na + nb) + na * nb / safe), 0.0)
     return np.log1p(snr) / _LN2
 
 

@@ -39,8 +39,8 @@ def dbm_2_watt(p_dbm: ArrayLike) -> np.ndarray:
     --------
     >>> float(dbm_2_watt(30))
     1.0
-    >>> float(dbm_2_watt(-105))
-    3.1622776601683794e-14
+    >>> print(f"{float(dbm_2_watt(-105)):.6e}")
+    3.162278e-14
 
     See Also
     --------
