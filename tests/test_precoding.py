@@ -122,8 +122,12 @@ def test_n_smaller_than_2k_minus_1_is_a_clear_error():
 
 def test_n_equal_2k_minus_1_is_allowed():
     s = Scenario.from_dbm(ULA(3, 30e9), users=[(5, -0.5), (6, 0.5)], eves=[(5.5, -0.4), (6.5, 0.6)], pt_dbm=20)
-    ev = evaluate(s, "svd-pa")
-    assert np.all(np.isfinite(ev.skr))
+    for scheme in ("svd", "svd-pa"):
+        ev = evaluate(s, scheme)
+        assert np.all(np.isfinite(ev.skr))
+        # The jamming null space of [f_1, f_2, h_other] is empty in C^3: nothing radiated there.
+        np.testing.assert_array_equal(ev.result.p_n, 0.0)
+        np.testing.assert_allclose(ev.result.p_a, ev.result.covariance.trace)
 
 
 def test_registry():

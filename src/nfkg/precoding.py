@@ -161,7 +161,9 @@ class PrecodingResult:
     scheme, shaping : str
     covariance : PrecoderCovariance
     p_s, p_n : ndarray, ``(..., K)``
-        Power for key generation and for jamming [W].
+        Power radiated for key generation and for jamming [W]. Where the jamming
+        null space is empty (``N = 2K-1``) nothing can be radiated there and
+        ``p_n = 0``.
     nit : int
         Solver iterations (0 for closed-form schemes).
     history : ndarray or None
@@ -325,7 +327,7 @@ def _svd(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: flo
     shapes = svd_shapes(f, h, shaping, jamming, rtol)
     p_s = _equal_powers(scenario) / 2.0
     cov = PrecoderCovariance(shapes, np.stack([p_s, p_s], axis=-1))
-    return PrecodingResult("svd", shaping, cov, p_s=p_s, p_n=p_s.copy())
+    return PrecodingResult("svd", shaping, cov, p_s=p_s, p_n=p_s * shapes[1].trace)
 
 
 @register_scheme("svd-pa", "SVD w/ PA: Dinkelbach (K=1, C Alg. 1) / alternating optimisation with "
@@ -341,6 +343,8 @@ def _svd_pa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: 
     p_s = res.p_s
     p_n = res.x - p_s
     cov = PrecoderCovariance(shapes, np.stack([p_s, p_n], axis=-1))
-    return PrecodingResult("svd-pa", shaping, cov, p_s=p_s, p_n=p_n, nit=res.nit, history=res.history,
+    # Power on an empty jamming null space (N = 2K-1) is not radiated: report what is.
+    return PrecodingResult("svd-pa", shaping, cov, p_s=p_s, p_n=p_n * shapes[1].trace,
+                           nit=res.nit, history=res.history,
                            success=res.success, message=res.message,
                            extra={"objective": res.fun, "coefficients": s})

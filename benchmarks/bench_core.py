@@ -1,0 +1,242 @@
+"""Core benchmark: nfkg vs the naive N x N form of the papers, one scenario at a time.
+
+For every case it measures (timeit-style, min over repeats, per call):
+
+* ``nfkg``: ``nfkg.precoding.evaluate(Scenario.from_dbm(...), scheme)`` end to end
+  (a fresh Scenario each call, so the channel vectors are generated inside the timing);
+* ``naive``: :func:`naive.naive_evaluate` (explicit N x N matrices, ``benchmarks/naive.py``);
+* ``channels``: generating the K user and K Eve channel vectors alone
+  (two calls of ``nfkg.channel.ULA(N).channel``), the floor for any implementation;
+
+and cross-checks the SKRs of nfkg against the naive ones (relative difference).
+
+Cases
+-----
+* K = 1, C geometry (user (12.2, 0.2), Eve (12.0, 0.2), P_t = 30 dBm), N = 256, 1024, 4096,
+  schemes ras, mrc, svd, svd-pa (C's default matched signal shaping for the SVD schemes).
+* SVD w/ PA, K = 2 (J5 geometry: users (12, -0.6), (13, 0.6), Eves 2 cm closer, P_t = 20 dBm)
+  and K = 6 (SPEC 7 j8 geometry, P_t = 20 dBm), N = 256 and 1024 (isotropic, J's rule).
+
+The naive SVD schemes cost O(N^3) (N x N products, ~5 s per product at N = 4096 on
+2 cores). A naive run whose predicted time (the measured time at the largest smaller N
+of the same case, scaled by N^3) exceeds ``NAIVE_CAP_S`` is not run: its estimate is
+reported instead and flagged ``estimated``. ``--naive-full`` runs them anyway (once).
+
+Run through ``benchmarks/run_all.py`` (``make bench``), or directly:
+``.venv/bin/python benchmarks/bench_core.py [--quick] [--naive-full]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import sys
+import time
+import timeit
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from naive import NaiveScenario, naive_evaluate  # noqa: E402
+
+from nfkg.channel import ULA  # noqa: E402
+from nfkg.precoding import evaluate  # noqa: E402
+from nfkg.scenario import Scenario  # noqa: E402
+
+NAIVE_CAP_S = 60.0  # skip a naive run predicted to take longer than this (estimate instead)
+CARRIER = 30e9
+
+C_GEOM = dict(users=[(12.2, 0.2)], eves=[(12.0, 0.2)], pt_dbm=30.0)
+J5_GEOM = dict(users=[(12.0, -0.6), (13.0, 0.6)], eves=[(11.98, -0.6), (12.98, 0.6)], pt_dbm=20.0)
+_J8_USERS = [(12.0, -0.7), (13.0, -0.6), (12.0, -0.5), (13.0, 0.5), (12.0, 0.6), (13.0, 0.7)]
+J8_GEOM = dict(users=_J8_USERS, eves=[(r - 0.02, p) for r, p in _J8_USERS], pt_dbm=20.0)
+
+
+# --------------------------------------------------------------------------- timing helpers
+def time_min(fn, repeat: int = 7, target_s: float = 0.2) -> float:
+    """timeit-style: loops per measurement chosen so one measurement takes >= ``target_s``;
+    returns the minimum over ``repeat`` measurements, per call [s]."""
+    timer = timeit.Timer(fn)
+    number = 1
+    while True:
+        t = timer.timeit(number)
+        if t >= target_s or number >= 10**6:
+            break
+        number = max(number * 2, int(number * target_s / max(t, 1e-9) * 1.2))
+    best = t / number
+    for _ in range(repeat - 1):
+        best = min(best, timer.timeit(number) / number)
+    return best
+
+
+def time_slow(fn, repeat: int = 3, single_above_s: float = 5.0):
+    """For slow calls: run once; repeat (min) only while a run is under ``single_above_s``.
+    Returns ``(min time [s], last result, runs)``."""
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    best = time.perf_counter() - t0
+    runs = 1
+    while runs < repeat and best < single_above_s:
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+        runs += 1
+    return best, out, runs
+
+
+def peak_alloc_bytes(fn) -> int:
+    """Peak memory allocated (numpy included, via tracemalloc) while running ``fn`` once."""
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest per-user relative difference |a - b| / |b| (0/0 counts as 0)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    den = np.maximum(np.abs(b), np.finfo(float).tiny)
+    return float(np.max(np.where(a == b, 0.0, np.abs(a - b) / den)))
+
+
+# --------------------------------------------------------------------------- one case
+def run_case(n_ant: int, geom: dict, scheme: str, label: str, prev_naive_s: dict, naive_full: bool,
+             verbose: bool = True) -> dict:
+    users, eves, pt = geom["users"], geom["eves"], geom["pt_dbm"]
+    k = len(users)
+    ula_kw = dict(n_ant=n_ant, carrier_hz=CARRIER)
+    ub, ue = np.asarray(users, float), np.asarray(eves, float)
+
+    def run_nfkg():
+        return evaluate(Scenario.from_dbm(ULA(**ula_kw), users=users, eves=eves, pt_dbm=pt), scheme)
+
+    def run_channels():
+        ula = ULA(**ula_kw)
+        return ula.channel(ub[:, 0], ub[:, 1]), ula.channel(ue[:, 0], ue[:, 1])
+
+    def run_naive():
+        return naive_evaluate(NaiveScenario(n_ant, users, eves, pt_dbm=pt, carrier_hz=CARRIER), scheme)
+
+    ev = run_nfkg()
+    t_nfkg = time_min(run_nfkg)
+    t_chan = time_min(run_channels)
+
+    key = (label, scheme)
+    estimate = None
+    if key in prev_naive_s:
+        n_prev, t_prev = prev_naive_s[key]
+        estimate = t_prev * (n_ant / n_prev) ** 3
+    row = {
+        "case": label, "K": k, "N": n_ant, "scheme": scheme,
+        "shaping": ev.result.shaping,
+        "nfkg_ms": t_nfkg * 1e3, "channels_ms": t_chan * 1e3,
+        "skr_nfkg": ev.skr.tolist(), "sum_skr_nfkg": float(ev.sum_skr),
+        "nfkg_nit": int(ev.result.nit),
+    }
+    if estimate is not None and estimate > NAIVE_CAP_S and not naive_full:
+        row.update(naive_ms=estimate * 1e3, naive_estimated=True, naive_runs=0,
+                   skr_naive=None, sum_skr_naive=None, rel_diff=None,
+                   note=f"naive not run: predicted {estimate:.0f} s > {NAIVE_CAP_S:.0f} s cap "
+                        f"(measured {prev_naive_s[key][1]:.2f} s at N={prev_naive_s[key][0]} x (N ratio)^3)")
+    else:
+        t_naive, nv, runs = time_slow(run_naive)
+        prev_naive_s[key] = (n_ant, t_naive)
+        row.update(naive_ms=t_naive * 1e3, naive_estimated=False, naive_runs=runs,
+                   naive_predicted_ms=None if estimate is None else estimate * 1e3,
+                   skr_naive=nv.skr.tolist(), sum_skr_naive=nv.sum_skr,
+                   rel_diff=rel_diff(ev.skr, nv.skr),
+                   sum_rel_diff=rel_diff(ev.sum_skr, nv.sum_skr),
+                   abs_diff=float(np.max(np.abs(ev.skr - nv.skr))),
+                   p_a_rel_diff=rel_diff(ev.result.p_a, nv.p_a),
+                   naive_ao_iterations=int(nv.ao_iterations), naive_budget_met=bool(nv.budget_met))
+    row["ratio_naive_nfkg"] = row["naive_ms"] / row["nfkg_ms"]
+    if verbose:
+        rd = row.get("rel_diff")
+        print(f"  {label:>3} K={k} N={n_ant:5d} {scheme:7s} nfkg {row['nfkg_ms']:9.3f} ms  "
+              f"naive {row['naive_ms']:11.1f} ms{' (est.)' if row['naive_estimated'] else ''}  "
+              f"channels {row['channels_ms']:7.3f} ms  ratio {row['ratio_naive_nfkg']:9.0f}x  "
+              f"rel.diff {('%.1e' % rd) if rd is not None else '-'}", flush=True)
+    return row
+
+
+def memory_check(n_ant: int, geom: dict, scheme: str) -> dict:
+    """Peak memory of one nfkg evaluation vs one N x N complex128 matrix (16 N^2 bytes)."""
+    users, eves, pt = geom["users"], geom["eves"], geom["pt_dbm"]
+
+    def run():
+        evaluate(Scenario.from_dbm(ULA(n_ant, CARRIER), users=users, eves=eves, pt_dbm=pt), scheme)
+
+    run()
+    peak = peak_alloc_bytes(run)
+    nxn = 16 * n_ant * n_ant
+    return {"N": n_ant, "K": len(users), "scheme": scheme, "peak_bytes": peak, "nxn_bytes": nxn,
+            "peak_over_nxn": peak / nxn}
+
+
+def run(quick: bool = False, naive_full: bool = False, verbose: bool = True) -> dict:
+    """All cases. ``quick``: N = 256 and 1024 only (no N = 4096)."""
+    prev: dict = {}
+    rows = []
+    single_ns = (256, 1024) if quick else (256, 1024, 4096)
+    if verbose:
+        print("single user (C geometry, P_t = 30 dBm):", flush=True)
+    for n in single_ns:
+        for scheme in ("ras", "mrc", "svd", "svd-pa"):
+            rows.append(run_case(n, C_GEOM, scheme, "C", prev, naive_full, verbose))
+    if verbose:
+        print("multi-user SVD w/ PA (P_t = 20 dBm):", flush=True)
+    for label, geom in (("J5", J5_GEOM), ("J8", J8_GEOM)):
+        for n in (256, 1024):
+            rows.append(run_case(n, geom, "svd-pa", label, prev, naive_full, verbose))
+    mem = [memory_check(n, C_GEOM, "svd-pa") for n in single_ns]
+    mem += [memory_check(n, J8_GEOM, "svd-pa") for n in (256, 1024, 4096)]
+    return {"rows": rows, "memory": mem, "source_scan": source_scan()}
+
+
+def source_scan() -> list[str]:
+    """Lines of nfkg's source that could build an N x N matrix (identity, outer product,
+    full SVD, null_space, a Gram matrix of the N-dim vectors). Empty is the expectation."""
+    import re
+
+    import nfkg
+
+    pat = re.compile(r"np\.(eye|identity|outer)\(|full_matrices\s*=\s*True|linalg\.null_space\(|"
+                     r"\.T\s*@|@\s*\w+\.conj\(\)\.T")
+    hits = []
+    for path in sorted(Path(nfkg.__file__).parent.glob("*.py")):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if pat.search(code):
+                hits.append(f"{path.name}:{i}: {line.strip()}")
+    return hits
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip N = 4096")
+    ap.add_argument("--naive-full", action="store_true",
+                    help=f"run the naive form even where it is predicted to exceed {NAIVE_CAP_S:.0f} s")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    args = ap.parse_args(argv)
+    res = run(args.quick, args.naive_full)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+"""The ``nfkg`` command line (SPEC 10).
+
+Commands
+--------
+``nfkg evaluate SCENARIO --scheme NAME [--shaping matched|isotropic] [--json]``
+    Score a precoding scheme on a TOML scenario file; ``--json`` prints the SPEC 10 object.
+``nfkg figure ID --out DIR [--param KEY=VALUE ...] [--format png,pdf]``
+    Compute one figure of SPEC 7 and save it (data and plot).
+``nfkg reproduce --out DIR [--only c3,j5]``
+    Compute every figure and table of SPEC 7 (or the listed ones) and write the report.
+``nfkg schemes``
+    List the registered precoding schemes.
+``nfkg info SCENARIO``
+    Describe a scenario: array, near-field boundaries, node positions.
+
+Error contract: any bad input (file, key, value, option, scheme) ends the program with
+exit status 2 and exactly one line ``nfkg: error: <message>`` on stderr, never a
+traceback nor click's usage block. :func:`main` returns the exit status, so it can be
+called from tests: ``main(["evaluate", "s.toml", "--scheme", "svd", "--json"])``.
+
+Contents
+--------
+main
+    Entry point (console script ``nfkg``); returns the exit status.
+cli
+    The click group, for embedding.
+parse_param
+    ``KEY=VALUE`` with VALUE read as a TOML value (fallback: the raw string).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import math
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .scenario_file import ScenarioError, load_config
+
+__all__ = ["main", "cli", "parse_param", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
+
+#: Exit status of a successful command.
+EXIT_OK = 0
+#: Exit status of a failure that is not the user's input (e.g. an aborted run).
+EXIT_FAILURE = 1
+#: Exit status of any bad input: file, key, value, option.
+EXIT_USAGE = 2
+
+_SHAPINGS = ("matched", "isotropic")
+_FORMATS = ("png", "pdf", "svg", "eps", "ps")
+
+
+# --------------------------------------------------------------------------- helpers
+def _one_line(text: Any) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _lazy(module: str):
+    """Import ``nfkg.<module>`` when a command needs it (experiments, plotting, report)."""
+    name = f"{__package__}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            raise click.ClickException(f"{name} is not available in this installation") from None
+        raise
+
+
+def _figure_ids() -> list[str]:
+    return list(_lazy("experiments").figure_ids())
+
+
+def _check_figure_id(fig_id: str, param_hint: str) -> str:
+    ids = _figure_ids()
+    fid = fig_id.strip().lower()
+    if fid not in ids:
+        raise click.BadParameter(f"unknown figure {fig_id!r}; choose one of {', '.join(ids)}",
+                                 param_hint=param_hint)
+    return fid
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip().lower() for v in value.split(",")]
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse one ``--param KEY=VALUE``.
+
+    VALUE is read as a TOML value (``512`` -> int, ``1e3`` -> float, ``[0,10,20]`` ->
+    list, ``true`` -> bool, ``"svd"`` -> str); anything that is not valid TOML is kept
+    as the raw string.
+
+    Raises
+    ------
+    ValueError
+        If there is no ``=``, the key is empty or the value is empty.
+
+    Examples
+    --------
+    >>> parse_param("n_ant=512")
+    ('n_ant', 512)
+    >>> parse_param("pt_dbm=[0, 10, 20]")
+    ('pt_dbm', [0, 10, 20])
+    >>> parse_param("scheme=svd-pa")
+    ('scheme', 'svd-pa')
+    """
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key:
+        raise ValueError(f"expected KEY=VALUE, got {text!r}")
+    if not raw:
+        raise ValueError(f"empty value for {key!r} (write {key}=VALUE)")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _parse_params(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for text in values:
+        try:
+            key, value = parse_param(text)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="'--param'") from None
+        if key in out:
+            raise click.BadParameter(f"{key!r} is given twice", param_hint="'--param'")
+        out[key] = value
+    return out
+
+
+def _parse_formats(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
+    fmts = _split_list(value)
+    if fmts is None:
+        return None
+    bad = [f for f in fmts if f not in _FORMATS]
+    if bad or not fmts:
+        raise click.BadParameter(f"unknown format {(bad or [''])[0]!r}; choose from {', '.join(_FORMATS)}",
+                                 param_hint="'--format'")
+    return list(dict.fromkeys(fmts))
+
+
+class _SchemeType(click.ParamType):
+    """A scheme name, checked against the registry when the command runs (schemes may be
+    registered by modules imported after this one)."""
+
+    name = "scheme"
+
+    @staticmethod
+    def _names() -> list[str]:
+        from .precoding import scheme_names
+
+        return scheme_names()
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "[" + "|".join(self._names()) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = self._names()
+        if value in names:
+            return value
+        self.fail(f"unknown scheme {value!r}; choose one of {', '.join(names)}", param, ctx)
+
+
+def _dbm(p_watt: float) -> str:
+    return f"{10.0 * math.log10(p_watt) + 30.0:.2f}" if p_watt > 0 else "-inf"
+
+
+def _load(path: str):
+    """A scenario file as (config, Scenario); ScenarioError on any problem."""
+    cfg = load_config(path)
+    try:
+        return cfg, cfg.to_scenario()
+    except ScenarioError as e:
+        raise e.with_source(path) from e.__cause__
+
+
+# --------------------------------------------------------------------------- commands
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(package_name="nfkg", prog_name="nfkg")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Physical-layer secret key generation for near-field XL-MIMO.
+
+    Evaluate precoding schemes on a TOML scenario file (SPEC 10), describe a
+    scenario, and reproduce the papers' figures. Run `nfkg COMMAND --help` for
+    the options of each command.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--scheme", "-s", required=True, type=_SchemeType(),
+              help="Precoding scheme (see `nfkg schemes`).")
+@click.option("--shaping", type=click.Choice(_SHAPINGS), default=None,
+              help="Signal shaping of the SVD schemes [default: matched for one user, "
+                   "isotropic for several, as in the papers].")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the SPEC 10 JSON object instead of a table.")
+def evaluate(scenario: str, scheme: str, shaping: str | None, as_json: bool) -> None:
+    """Score a precoding scheme on the scenario file SCENARIO.
+
+    Prints each user's secret key rate (SKR, bits per channel probing) and the BS
+    power split: P_a = P_s (key generation) + P_n (jamming), in W and dBm.
+    """
+    from .precoding import evaluate as run_evaluation
+
+    _, scen = _load(scenario)
+    try:
+        ev = run_evaluation(scen, scheme, shaping)
+    except ScenarioError:
+        raise
+    except ValueError as e:  # e.g. "antennas: SVD precoding needs N >= 2K-1 ..."
+        raise ScenarioError(str(e) or type(e).__name__, source=scenario) from e
+    out = ev.to_dict()
+    if as_json:
+        click.echo(json.dumps(out, allow_nan=False))
+        return
+    head = f"scheme {out['scheme']}"
+    if out["shaping"] is not None:
+        head += f" ({out['shaping']} shaping)"
+    click.echo(f"{head}, N = {scen.n_ant}, K = {scen.n_users}")
+    cols = ("user", "SKR [bit]", "P_a [W]", "P_a [dBm]", "P_s [W]", "P_s [dBm]", "P_n [W]", "P_n [dBm]")
+    widths = (4, 11, 11, 9, 11, 9, 11, 9)
+    click.echo("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
+    for k, u in enumerate(out["users"], start=1):
+        cells = (str(k), f"{u['skr']:.5f}",
+                 f"{u['p_a']:.4e}", _dbm(u["p_a"]),
+                 f"{u['p_s']:.4e}", _dbm(u["p_s"]),
+                 f"{u['p_n']:.4e}", _dbm(u["p_n"]))
+        click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+    click.echo(f"sum SKR: {out['sum_skr']:.5f} bit/probing")
+
+
+@cli.command(short_help="Compute one figure of the papers and save it.")
+@click.argument("fig_id", metavar="ID")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the figure and its data (created if needed).")
+@click.option("--param", "-p", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_params,
+              help="Override a parameter of the figure; VALUE is a TOML value, e.g. "
+                   "`--param n_ant=512 --param pt_dbm=[0,10,20]`. Repeatable.")
+@click.option("--format", "formats", metavar="FMT[,FMT...]", default=None, callback=_parse_formats,
+              help=f"Image formats, comma separated, from {', '.join(_FORMATS)} "
+                   "[default: the plotting module's].")
+def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[str] | None) -> None:
+    """Compute figure ID of the papers (e.g. c3, j5) and save it in --out.
+
+    Prints the paths of the files written.
+    """
+    experiments = _lazy("experiments")
+    plotting = _lazy("plotting")
+    fid = _check_figure_id(fig_id, "'ID'")
+    data = experiments.run_figure(fid, overrides)
+    kwargs: dict[str, Any] = {}
+    if formats is not None:
+        params = inspect.signature(plotting.save_figure).parameters
+        if "formats" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise click.BadParameter("not supported by this version of nfkg.plotting",
+                                     param_hint="'--format'")
+        kwargs["formats"] = formats
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in plotting.save_figure(data, out_dir, **kwargs):
+        click.echo(str(path))
+
+
+@cli.command(short_help="Reproduce all figures and tables, with a report.")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the figures, data and report (created if needed).")
+@click.option("--only", metavar="ID[,ID...]", default=None,
+              help="Only these figures/tables, comma separated, e.g. `--only c3,j5` [default: all].")
+def reproduce(out_dir: Path, only: str | None) -> None:
+    """Reproduce the papers' figures and tables (SPEC 7) into --out, with a report."""
+    report = _lazy("report")
+    ids = _split_list(only)
+    if ids is not None:
+        if not all(ids):
+            raise click.BadParameter(f"empty id in {only!r}; write e.g. --only c3,j5", param_hint="'--only'")
+        # the report knows its ids (figures and tables): an unknown one is its ValueError
+        ids = list(dict.fromkeys(ids))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = report.reproduce(out_dir, ids=ids, progress=True)
+    if result is not None and not isinstance(result, (list, tuple, dict)):
+        click.echo(str(result))
+
+
+@cli.command()
+def schemes() -> None:
+    """List the registered precoding schemes and what they do."""
+    from .precoding import get_scheme, scheme_names
+
+    names = scheme_names()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        spec = get_scheme(name)
+        note = "  [--shaping]" if spec.uses_shaping else ""
+        click.echo(f"{name.ljust(width)}  {spec.description}{note}")
+
+
+@cli.command(short_help="Describe a scenario file: array, near field, nodes.")
+@click.argument("scenario", type=click.Path(dir_okay=True, path_type=str))
+def info(scenario: str) -> None:
+    """Describe the scenario file SCENARIO: array, near-field boundaries and nodes.
+
+    A node is in the radiative near field when it lies between the reactive
+    distance 0.62 sqrt(D^3/lambda) and the Rayleigh distance 2 D^2/lambda, with
+    the aperture D = (N-1) d (J convention).
+    """
+    from .channel import node_position
+
+    cfg, scen = _load(scenario)
+    ula = scen.ula
+    lam = ula.wavelength
+    ray_j, ray_c = ula.rayleigh_distance("J"), ula.rayleigh_distance("C")
+    reactive = ula.reactive_distance("J")
+    click.echo(f"scenario: {scenario}")
+    click.echo(f"antennas N:          {ula.n_ant}")
+    click.echo(f"carrier:             {cfg.carrier_ghz:g} GHz (wavelength {lam * 1e3:.4f} mm)")
+    click.echo(f"spacing d:           {ula.spacing * 1e3:.4f} mm ({ula.spacing_wavelengths:g} wavelengths)")
+    click.echo(f"aperture D:          {(ula.n_ant - 1) * ula.spacing:.4f} m ((N-1)d, J), "
+               f"{ula.n_ant * ula.spacing:.4f} m (Nd, C)")
+    click.echo(f"Rayleigh distance:   {ray_j:.3f} m (J), {ray_c:.3f} m (C)")
+    click.echo(f"reactive distance:   {reactive:.3f} m (J)")
+    click.echo(f"P_max / P_b:         {cfg.pt_dbm:g} dBm / {cfg.p_b_dbm:g} dBm")
+    noise = [cfg.noise_dbm if v is None else v for v in (cfg.noise_a_dbm, cfg.noise_b_dbm, cfg.noise_e_dbm)]
+    click.echo(f"noise BS/user/Eve:   {noise[0]:g} / {noise[1]:g} / {noise[2]:g} dBm, "
+               f"pilot length V = {cfg.pilot_length}")
+    cols = ("node", "r [m]", "psi [rad]", "x [m]", "y [m]", "radiative NF", "region")
+    widths = (6, 9, 9, 9, 9, 12, 0)
+
+    def row(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else (c.rjust(w) if w else c)
+                         for i, (c, w) in enumerate(zip(cells, widths)))
+
+    click.echo(row(cols))
+    for who, nodes in (("user", cfg.users), ("eve", cfg.eves)):
+        for k, node in enumerate(nodes, start=1):
+            x, y = (float(v) for v in node_position(node.r, node.psi))
+            if node.r < reactive:
+                region = "reactive near field"
+            elif node.r < ray_j:
+                region = "radiative near field"
+            else:
+                region = "far field"
+            cells = (f"{who} {k}", f"{node.r:.3f}", f"{node.psi:.4f}", f"{x:.3f}", f"{y:.3f}",
+                     "yes" if region == "radiative near field" else "no", region)
+            click.echo(row(cells))
+
+
+# --------------------------------------------------------------------------- entry point
+def _fail(message: Any, code: int = EXIT_USAGE) -> int:
+    click.echo(f"nfkg: error: {_one_line(message) or 'unknown error'}", err=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nfkg`` command line and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        0 on success, 2 on any bad input (after one ``nfkg: error: ...`` line on
+        stderr), 1 when aborted or a required module is missing.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = cli.main(args=args, prog_name="nfkg", standalone_mode=False)
+    except click.exceptions.Abort:
+        return _fail("aborted", EXIT_FAILURE)
+    except click.exceptions.UsageError as e:
+        return _fail(e.format_message(), EXIT_USAGE)
+    except click.exceptions.ClickException as e:
+        return _fail(e.format_message(), e.exit_code if e.exit_code != 0 else EXIT_FAILURE)
+    except ScenarioError as e:
+        return _fail(e, EXIT_USAGE)
+    except ValueError as e:
+        return _fail(str(e) or type(e).__name__, EXIT_USAGE)
+    except OSError as e:  # e.g. an --out directory that cannot be created
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        return _fail(f"{where}{e.strerror or e}", EXIT_USAGE)
+    return rv if isinstance(rv, int) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
