@@ -139,3 +139,14 @@ def test_alternating_svd_pa_beats_equal_split():
     obj_pa = precode(s, "svd-pa").extra["objective"]
     hist0 = precode(s, "svd-pa").history[0]  # objective at the equal split (SVD w/o PA)
     assert np.all(obj_pa >= hist0)
+
+
+def test_dinkelbach_scalar_path_equals_batched_path():
+    rng = np.random.default_rng(5)
+    m1, m2 = rng.normal(size=20), rng.normal(size=20)
+    m3, m4, pa = rng.uniform(-0.1, 0.1, 20), rng.uniform(1, 2, 20), rng.uniform(0.5, 1, 20)
+    batch = opt.dinkelbach(m1, m2, m3, m4, pa)
+    for i in range(20):
+        one = opt.dinkelbach(m1[i], m2[i], m3[i], m4[i], pa[i])
+        assert float(one.x) == pytest.approx(batch.x[i], rel=1e-12, abs=1e-15)
+        assert one.nit <= batch.nit

@@ -190,6 +190,14 @@ def dinkelbach(
     (2.0, -4.0)
     """
     m1, m2, m3, m4, p_a = (np.array(v, dtype=float) for v in np.broadcast_arrays(m1, m2, m3, m4, p_a))
+    if m1.size == 1:  # one scenario: the same iteration on Python floats, ~10x less overhead
+        res = _dinkelbach_scalar(*(float(v.reshape(-1)[0]) for v in (m1, m2, m3, m4, p_a)), rtol, maxiter)
+        x, fun, beta, nit, hist, ok = res
+        shape = m1.shape
+        return OptimizeResult(
+            x=np.full(shape, x), fun=np.full(shape, fun), success=ok,
+            message="converged" if ok else f"maxiter={maxiter} reached", nit=nit,
+            history=np.array(hist).reshape(-1, *shape), extra={"beta": np.full(shape, beta)})
 
     def ratio(p):
         return (m1 * p * p + m2 * p) / (m3 * p + m4)
@@ -203,12 +211,14 @@ def dinkelbach(
     for nit in range(1, maxiter + 1):
         lin = m2 - beta * m3
         with np.errstate(divide="ignore", invalid="ignore"):
-            stat = np.where(pos, -lin / (2.0 * np.where(pos, m1, 1.0)), 0.0)
+            stat = -lin / (2.0 * m1)
         stat = np.where(pos & (stat > 0) & (stat < p_a), stat, 0.0)
-        cands = np.stack([np.zeros_like(p), p_a, stat])
-        y = m1 * cands**2 + lin * cands - beta * m4
-        p_new = np.take_along_axis(cands, np.argmin(y, axis=0)[None], axis=0)[0]
-        y_new = m1 * p_new**2 + lin * p_new - beta * m4
+        # y(P) + beta m4 for the candidates 0, P_a and the stationary point.
+        y_pa = (m1 * p_a + lin) * p_a
+        y_st = (m1 * stat + lin) * stat
+        p_new = np.where(y_pa < 0.0, p_a, 0.0)
+        p_new = np.where(y_st < np.minimum(y_pa, 0.0), stat, p_new)
+        y_new = (m1 * p_new + lin) * p_new - beta * m4
         scale = np.abs(beta) * (np.abs(m3) * p_new + np.abs(m4)) + np.abs(m1) * p_new**2 + np.abs(m2) * p_new
         conv = np.abs(y_new) <= rtol * scale + _TINY
         p = np.where(done, p, p_new)
@@ -222,6 +232,36 @@ def dinkelbach(
         message="converged" if done.all() else f"maxiter={maxiter} reached",
         nit=nit, history=np.array(history), extra={"beta": beta},
     )
+
+
+def _dinkelbach_scalar(m1, m2, m3, m4, p_a, rtol, maxiter):
+    """:func:`dinkelbach` for one problem, step for step, on Python floats."""
+    def ratio(p):
+        return (m1 * p * p + m2 * p) / (m3 * p + m4)
+
+    p = p_a
+    beta = ratio(p)
+    hist = [beta]
+    nit, ok = 0, False
+    for nit in range(1, maxiter + 1):
+        lin = m2 - beta * m3
+        p_new, y_best = 0.0, 0.0                     # y(P) + beta m4 at P = 0
+        y_pa = (m1 * p_a + lin) * p_a
+        if y_pa < y_best:
+            p_new, y_best = p_a, y_pa
+        if m1 > 0:
+            st = -lin / (2.0 * m1)
+            if 0.0 < st < p_a and (m1 * st + lin) * st < min(y_pa, 0.0):
+                p_new, y_best = st, (m1 * st + lin) * st
+        y_new = y_best - beta * m4
+        scale = abs(beta) * (abs(m3) * p_new + abs(m4)) + abs(m1) * p_new**2 + abs(m2) * p_new
+        p = p_new
+        beta = ratio(p)
+        hist.append(beta)
+        if abs(y_new) <= rtol * scale + _TINY:
+            ok = True
+            break
+    return p, ratio(p), beta, nit, hist, ok
 
 
 # --------------------------------------------------------------------------- water-filling
@@ -397,9 +437,12 @@ def alternating(
     Each iteration runs (a) Dinkelbach per user at fixed :math:`P_{a,k}` (J Alg. 1),
     then (b) water-filling over :math:`P_{a,k}` at fixed :math:`P_{S,k}` (J Alg. 2).
     It stops when the sum objective :math:`\sum_k C_k` changes by less than ``tol``
-    (relative). Both steps are solved globally and the current point stays
-    feasible, so the objective never decreases. For K = 1, step (b) is trivial and
-    the result is C's single-user Dinkelbach solution.
+    (relative). Step (a) is solved globally; step (b) finds the KKT point of J(40),
+    the global optimum where each :math:`C_k` is concave on :math:`[P_{S,k}, \infty)`
+    (J IV-B-1). That assumption fails at very low SNR (SKRs of ~1e-3 bit), where a
+    water-filling step that would lower the objective is rejected; so the objective
+    never decreases. For K = 1, step (b) is trivial: one Dinkelbach run is C's
+    single-user optimum.
 
     Parameters
     ----------
@@ -433,9 +476,15 @@ def alternating(
         res = dinkelbach(*dinkelbach_coefficients(s, p_a, var_ne), p_a)
         p_s = np.minimum(res.x, p_a)
         history.append(objective(p_s, p_a))
-        if n_users > 1:
-            wf = waterfill(waterfill_coefficients(s, p_s, var_ne), p_s, p_max, var_na, var_nb, p_init=p_a)
-            p_a = np.maximum(wf.x, p_s)
+        if n_users == 1:  # P_a = P_max: Dinkelbach alone is the global optimum (C Alg. 1)
+            success = True
+            break
+        wf = waterfill(waterfill_coefficients(s, p_s, var_ne), p_s, p_max, var_na, var_nb, p_init=p_a)
+        p_new = np.maximum(wf.x, p_s)
+        # J IV-B-1 assumes each C_k concave on [P_S, inf); at very low SNR it is not and
+        # the KKT point can be worse than the current one: then keep the current P_a.
+        better = objective(p_s, p_new) >= history[-1]
+        p_a = np.where(better[..., None], p_new, p_a)
         history.append(objective(p_s, p_a))
         prev, cur = history[-3], history[-1]
         if np.all(np.abs(cur - prev) <= tol * np.maximum(np.abs(cur), _TINY)):
