@@ -99,3 +99,24 @@ def test_naive_closed_form_agrees_with_determinant_form():
         closed = np.log2(1 + a * a / ((var_a + var_b) * a + var_a * var_b))
         assert closed == pytest.approx(nv.skr[k], rel=1e-9)
         assert c[2, 2].real > var_e
+
+
+def test_j34_z_coefficients_equal_alpha_form():
+    """J(34)-(35)'s rational z-form of C_k (naive.waterfill_z) equals log2 f(alpha) of nfkg."""
+    from nfkg import optimize as opt
+    from nfkg.precoding import svd_shapes
+    from conftest import random_scenario
+
+    s = random_scenario(np.random.default_rng(7), n_ant=64, n_users=3, pt_dbm=20.0)
+    f, h = s.channels()
+    coef = opt.svd_coefficients(f, h, *svd_shapes(f, h, "isotropic"))
+    p_max = float(s.p_max)
+    p_a0 = np.full(3, p_max / 3)
+    p_s = opt.dinkelbach(*opt.dinkelbach_coefficients(coef, p_a0, s.var_ne), p_a0).x
+    y = opt.waterfill_coefficients(coef, p_s, s.var_ne)
+    na, nb = float(s.var_na_worst.squeeze()), float(s.var_nb.squeeze())
+    z1, z2, z3, z4, z5, z6 = naive.waterfill_z(y, na, nb)
+    for frac in (0.3, 0.6, 1.0):
+        p = p_s + frac * (p_max - p_s)
+        zform = np.log2((z1 * p**2 + z2 * p + z3) / (z4 * p**2 + z5 * p + z6))
+        np.testing.assert_allclose(opt.waterfill_objective(y, p, na, nb), zform, rtol=1e-8)

@@ -105,24 +105,6 @@ def test_waterfill_meets_kkt_and_matches_scipy(seed, n_users):
     assert float(res.fun) == pytest.approx(-sc.fun, rel=1e-5)
 
 
-def test_j34_z_coefficients_equal_alpha_form():
-    """J(34)'s rational z-form of C_k equals log2 f(alpha) with alpha from J(32)."""
-    s, coef, y, p_s, p_max = _wf_problem(7, 3)
-    y1, y2, y3, y4 = y
-    na, nb = float(s.var_na_worst.squeeze()), float(s.var_nb.squeeze())
-    c, d = na + nb, na * nb
-    z1 = -c * y1 * y3 + d * y3**2 + y1**2
-    z2 = -c * (y1 * y4 + y2 * y3) + 2 * d * y3 * y4 + 2 * y1 * y2
-    z3 = -c * y2 * y4 + d * y4**2 + y2**2
-    z4 = -c * y1 * y3 + d * y3**2
-    z5 = -c * (y1 * y4 + y2 * y3) + 2 * d * y3 * y4
-    z6 = -c * y2 * y4 + d * y4**2
-    for frac in (0.3, 0.6, 1.0):
-        p = p_s + frac * (p_max - p_s)
-        zform = np.log2((z1 * p**2 + z2 * p + z3) / (z4 * p**2 + z5 * p + z6))
-        np.testing.assert_allclose(opt.waterfill_objective(y, p, na, nb), zform, rtol=1e-8)
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_alternating_objective_never_decreases(seed):
     rng = np.random.default_rng(seed)

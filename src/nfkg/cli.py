@@ -31,9 +31,7 @@ parse_param
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
-import math
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -42,7 +40,8 @@ from typing import Any
 
 import click
 
-from .scenario_file import ScenarioError, load_config
+from .scenario_file import ScenarioError, _one_line, load_config
+from .units import watt_2_dbm
 
 __all__ = ["main", "cli", "parse_param", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
 
@@ -58,10 +57,6 @@ _FORMATS = ("png", "pdf", "svg", "eps", "ps")
 
 
 # --------------------------------------------------------------------------- helpers
-def _one_line(text: Any) -> str:
-    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
-
-
 def _lazy(module: str):
     """Import ``nfkg.<module>`` when a command needs it (experiments, plotting, report)."""
     name = f"{__package__}.{module}"
@@ -173,7 +168,7 @@ class _SchemeType(click.ParamType):
 
 
 def _dbm(p_watt: float) -> str:
-    return f"{10.0 * math.log10(p_watt) + 30.0:.2f}" if p_watt > 0 else "-inf"
+    return f"{float(watt_2_dbm(p_watt)):.2f}"
 
 
 def _load(path: str):
@@ -266,13 +261,7 @@ def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[
     plotting = _lazy("plotting")
     fid = _check_figure_id(fig_id, "'ID'")
     data = experiments.run_figure(fid, overrides)
-    kwargs: dict[str, Any] = {}
-    if formats is not None:
-        params = inspect.signature(plotting.save_figure).parameters
-        if "formats" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            raise click.BadParameter("not supported by this version of nfkg.plotting",
-                                     param_hint="'--format'")
-        kwargs["formats"] = formats
+    kwargs: dict[str, Any] = {} if formats is None else {"formats": formats}
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in plotting.save_figure(data, out_dir, **kwargs):
         click.echo(str(path))
