@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nfkg.channel import ULA
-from nfkg.experiments import (PRESETS, SCHEME_LABELS, FigureData, check_claims, figure_ids, resolve_params,
+from nfkg.claims import check_claims
+from nfkg.experiments import (PRESETS, SCHEME_LABELS, FigureData, figure_ids, resolve_params,
                               run_figure)
 from nfkg.precoding import evaluate
 from nfkg.scenario import Scenario

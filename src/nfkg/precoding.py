@@ -34,6 +34,7 @@ from .subspace import Shape, project_out, orthonormal_basis
 
 __all__ = [
     "SHAPINGS",
+    "SCORINGS",
     "PrecoderCovariance",
     "svd_shapes",
     "PrecodingResult",
@@ -275,8 +276,16 @@ def precode(scenario: Scenario, scheme: str, shaping: str | None = None, **optio
     return spec.func(scenario, shaping if spec.uses_shaping else None, **options)
 
 
-def evaluate(scenario: Scenario, scheme: str, shaping: str | None = None, **options) -> Evaluation:
+SCORINGS = ("general", "per-user")
+
+
+def evaluate(scenario: Scenario, scheme: str, shaping: str | None = None, scoring: str = "general",
+             **options) -> Evaluation:
     r"""Precode and score: the SKR of every user by the general engine (SPEC 3-4).
+
+    ``scoring='general'`` (default) uses :math:`W = \sum_i W_i` in the user's and
+    Eve's observations (SPEC 3); ``scoring='per-user'`` replaces it by :math:`W_k`,
+    J(19)'s convention, which drops the leakage of the other users' precoders.
 
     Examples
     --------
@@ -286,11 +295,31 @@ def evaluate(scenario: Scenario, scheme: str, shaping: str | None = None, **opti
     >>> bool(ev.sum_skr > evaluate(s, "mrc").sum_skr)
     True
     """
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring: must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     res = precode(scenario, scheme, shaping, **options)
     f, h = scenario.channels()
     g = f.sum(axis=-2, keepdims=True)
     x = np.swapaxes(np.concatenate([g, f, h], axis=-2), -1, -2)  # (..., N, 2K+1)
     gram = res.covariance.gram(x)
+    if scoring == "per-user":  # J(19): the other users' precoders are dropped from z_b, z_e
+        k = np.arange(scenario.n_users)
+        own = np.zeros_like(gram)
+        own[..., k, :, :] = 0
+        mask = np.eye(scenario.n_users, dtype=bool)
+        ib = 1 + k
+        ie = 1 + scenario.n_users + k
+        g2 = gram.copy()
+        # rows/cols of user k's own channels keep only precoder k
+        for kk in range(scenario.n_users):
+            for i in range(scenario.n_users):
+                if i != kk:
+                    g2[..., i, ib[kk], :] = 0
+                    g2[..., i, :, ib[kk]] = 0
+                    g2[..., i, ie[kk], :] = 0
+                    g2[..., i, :, ie[kk]] = 0
+        gram = g2
+        del own, mask
     cov = measurement_covariance(f, h, gram, scenario.var_na(res.covariance.trace),
                                  scenario.var_nb, scenario.var_ne)
     return Evaluation(res, skr_logdet(cov), cov)

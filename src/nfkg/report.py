@@ -24,7 +24,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .experiments import Claim, FigureData, check_claims, figure_ids, get_preset, run_figure
+from .claims import Claim, check_claims
+from .experiments import FigureData, figure_ids, get_preset, run_figure
 from .plotting import save_figure
 
 __all__ = ["reproduce"]
