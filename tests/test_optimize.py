@@ -6,20 +6,17 @@ from scipy.optimize import minimize, minimize_scalar
 
 from nfkg import optimize as opt
 from nfkg.channel import ULA
-from nfkg.precoding import PrecoderCovariance, evaluate, precode, svd_shapes
+from nfkg.precoding import evaluate, precode, score, svd_shapes
+from nfkg.reduced import geometry, svd_views
 from nfkg.scenario import Scenario
-from nfkg.secrecy import measurement_covariance, skr_logdet
 
 from conftest import random_scenario
 
 
-def _engine_skr_at(s, shapes, p_s, p_a):
-    """SKR of user 0 from the general engine with W = p_s R + (p_a - p_s) R_e (K = 1)."""
-    cov = PrecoderCovariance(shapes, np.array([[p_s, p_a - p_s]]))
-    f, h = s.channels()
-    x = np.stack([f.sum(0), f[0], h[0]], axis=-1)
-    c = measurement_covariance(f, h, cov.gram(x), s.var_na(cov.trace), s.var_nb, s.var_ne)
-    return float(skr_logdet(c)[0])
+def _engine_skr_at(s, views, p_s, p_a):
+    """SKR of user 0 from the exact engine with W = p_s R + (p_a - p_s) R_e (K = 1)."""
+    skr, _ = score(s, views, np.array([[p_s, p_a - p_s]]))
+    return float(skr[0])
 
 
 def _dense_search(fun, lo, hi, n=4001):
@@ -37,10 +34,9 @@ def _dense_search(fun, lo, hi, n=4001):
 def test_dinkelbach_equals_dense_search(pt_dbm, r_e, psi_e):
     s = Scenario.from_dbm(ULA(256, 30e9), users=[(14.0, 0.2)], eves=[(r_e, psi_e)], pt_dbm=pt_dbm)
     ev = evaluate(s, "svd-pa", shaping="matched")
-    f, h = s.channels()
-    shapes = svd_shapes(f, h, "matched")
+    views = svd_views(geometry(s).blocks(), "matched", "isotropic")
     p_a = float(s.p_max)
-    best = _dense_search(lambda p: _engine_skr_at(s, shapes, p, p_a), 0.0, p_a)
+    best = _dense_search(lambda p: _engine_skr_at(s, views, p, p_a), 0.0, p_a)
     # 1e-9 relative: the engine's own round-off at 30-40 dB SNR is ~1e-10.
     assert float(ev.sum_skr) == pytest.approx(best, rel=1e-9)
 

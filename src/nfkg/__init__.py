@@ -1,1 +1,103 @@
-"""nfkg."""
+"""nfkg: secret key generation in near-field XL-MIMO (T. Lu et al., papers C and J).
+
+``import nfkg`` is cheap: it imports nothing else (not NumPy, SciPy, matplotlib
+or torch). Every name below is loaded on first use by a module-level
+``__getattr__`` (PEP 562), from the submodule given in brackets.
+
+Public API
+----------
+evaluate(scenario, scheme, shaping=None, scoring='general', **options)
+    Precode and score a (batched) scenario: SKR per user and sum [nfkg.precoding].
+precode(scenario, scheme, shaping=None, **options)
+    Run a registered scheme: precoder covariances and power split [nfkg.precoding].
+scheme_names(), register_scheme(name, description, uses_shaping=False)
+    The scheme registry ('ras', 'mrc', 'svd', 'svd-pa', ...) [nfkg.precoding].
+Scenario
+    Batched numeric scenario: array, users, Eves, powers, noise [nfkg.scenario].
+ULA
+    Uniform linear array: N, carrier, spacing, path-loss exponent [nfkg.channel].
+load_scenario(path), parse_scenario(mapping), ScenarioError
+    TOML scenario files and their validation error [nfkg.scenario_file].
+run_figure(fig_id, overrides=None, scoring='general')
+    The curves of one of the papers' figures (SPEC 7) [nfkg.experiments].
+reproduce(out_dir, ids=None, progress=True, scoring='general')
+    Every figure plus index.html / index.md with the papers' claims [nfkg.report].
+__version__
+    The installed version (importlib.metadata), ``'unknown'`` from a bare source tree.
+
+Submodules are loaded on first access too, e.g. ``nfkg.secrecy``: units, channel,
+scenario, scenario_file, subspace, secrecy, optimize, precoding, experiments,
+claims, plotting, report, cli (and any other module of the package).
+
+Examples
+--------
+>>> import nfkg
+>>> s = nfkg.Scenario.from_dbm(nfkg.ULA(256, 30e9), users=[(12.2, 0.2)],
+...                            eves=[(12.0, 0.2)], pt_dbm=30)
+>>> ev = nfkg.evaluate(s, "svd-pa")
+>>> bool(ev.sum_skr > nfkg.evaluate(s, "mrc").sum_skr)
+True
+>>> "svd-pa" in nfkg.scheme_names()
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers and IDEs only; at run time these load lazily
+    from .channel import ULA
+    from .experiments import run_figure
+    from .precoding import evaluate, precode, register_scheme, scheme_names
+    from .report import reproduce
+    from .scenario import Scenario
+    from .scenario_file import ScenarioError, load_scenario, parse_scenario
+
+#: Public name -> submodule that defines it.
+_API: dict[str, str] = {
+    "evaluate": "precoding",
+    "precode": "precoding",
+    "scheme_names": "precoding",
+    "register_scheme": "precoding",
+    "Scenario": "scenario",
+    "ULA": "channel",
+    "load_scenario": "scenario_file",
+    "parse_scenario": "scenario_file",
+    "ScenarioError": "scenario_file",
+    "run_figure": "experiments",
+    "reproduce": "report",
+}
+
+_SUBMODULES = ("units", "channel", "scenario", "scenario_file", "subspace", "secrecy", "optimize",
+               "precoding", "experiments", "claims", "plotting", "report", "cli")
+
+__all__ = [*_API, "__version__"]
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("nfkg")
+    except Exception:  # noqa: BLE001 - not installed (bare source tree)
+        return "unknown"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    elif name in _SUBMODULES or (not name.startswith("_")
+                                 and importlib.util.find_spec(f"{__name__}.{name}") is not None):
+        value = importlib.import_module(f".{name}", __name__)
+    elif name == "__version__":
+        value = _version()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API, *_SUBMODULES, "__version__"})

@@ -11,8 +11,8 @@ ULA
     Frozen description of the array and carrier (wavelength, spacing, path loss).
 antenna_offsets, antenna_positions, node_position
     Geometry.
-antenna_distances
-    :math:`r^{(n)}` of C(3)/J(1).
+antenna_distances, path_difference
+    :math:`r^{(n)}` of C(3)/J(1) and :math:`r^{(n)} - r` without cancellation.
 near_field_channel
     Spherical-wave channel with per-antenna path loss, C(2)-(3), J(1)-(3).
 far_field_channel
@@ -41,6 +41,7 @@ __all__ = [
     "antenna_positions",
     "node_position",
     "antenna_distances",
+    "path_difference",
     "near_field_channel",
     "far_field_channel",
     "nlos_channel",
@@ -95,10 +96,31 @@ def antenna_distances(r: ArrayLike, psi: ArrayLike, n_ant: int, spacing: float) 
     ndarray, shape ``(..., N)``
     """
     r = np.asarray(r, dtype=float)[..., None]
+    return r + path_difference(r[..., 0], psi, n_ant, spacing)
+
+
+def path_difference(r: ArrayLike, psi: ArrayLike, n_ant: int, spacing: float) -> np.ndarray:
+    r"""Path difference :math:`r^{(n)} - r` to every antenna, without cancellation.
+
+    .. math::
+        r^{(n)} - r = \frac{d^2\delta_n^2 - 2 r\theta d\delta_n}{r^{(n)} + r}
+
+    The direct difference ``sqrt(...) - r`` loses ``log10(r / |r^(n) - r|)`` digits
+    (five at 10 km); this form keeps full precision, which the channel's phase
+    :math:`2\pi(r^{(n)} - r)/\lambda` needs.
+
+    Returns
+    -------
+    ndarray, shape ``(..., N)``
+    """
+    r = np.asarray(r, dtype=float)[..., None]
     theta = np.sin(np.asarray(psi, dtype=float))[..., None]
     dd = antenna_offsets(n_ant) * spacing
-    sq = r * r + dd * dd - 2.0 * r * theta * dd
-    return np.sqrt(np.maximum(sq, 0.0))
+    num = dd * (dd - 2.0 * r * theta)
+    rn = np.sqrt(np.maximum(r * r + num, 0.0))
+    rn += r
+    num /= rn
+    return num
 
 
 def near_field_channel(
@@ -146,11 +168,12 @@ def near_field_channel(
     (256,)
     """
     spacing = wavelength / 2.0 if spacing is None else spacing
-    rn = antenna_distances(r, psi, n_ant, spacing)
-    r0 = np.asarray(r, dtype=float)[..., None]
-    beta0 = (wavelength / (4.0 * np.pi)) ** 2
-    amp = np.sqrt(beta0) * (d0 / rn) ** (pathloss_exponent / 2.0)
-    return amp * np.exp(-2j * np.pi / wavelength * (rn - r0))
+    dr = path_difference(r, psi, n_ant, spacing)            # r^(n) - r, exact
+    rn = dr + np.asarray(r, dtype=float)[..., None]
+    amp = (wavelength / (4.0 * np.pi)) * (d0 / rn) ** (pathloss_exponent / 2.0)
+    out = np.exp(dr * (-2j * np.pi / wavelength))
+    out *= amp
+    return out
 
 
 def far_field_channel(

@@ -23,17 +23,23 @@ register_scheme, get_scheme, scheme_names, precode, evaluate, default_shaping
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
 
 from . import optimize
+from .reduced import ShapeView, beam_view, geometry, svd_views
 from .scenario import Scenario
-from .secrecy import measurement_covariance, skr_logdet
+from .secrecy import covariance_from_rows, observation_rows, skr_factored, skr_of_alpha
 from .subspace import Shape, project_out, orthonormal_basis
 
 __all__ = [
     "SHAPINGS",
+    "JAMMINGS",
+    "score",
+    "radiated_power",
+    "true_objective",
     "SCORINGS",
     "PrecoderCovariance",
     "svd_shapes",
@@ -49,6 +55,7 @@ __all__ = [
 ]
 
 SHAPINGS = ("matched", "isotropic")
+JAMMINGS = ("isotropic", "targeted")
 
 
 @dataclass(frozen=True)
@@ -155,12 +162,16 @@ def svd_shapes(
 
 @dataclass(frozen=True)
 class PrecodingResult:
-    """What a scheme returns: covariances, power split and solver diagnostics.
+    """What a scheme returns: covariance shapes, power split and solver diagnostics.
 
     Attributes
     ----------
     scheme, shaping : str
-    covariance : PrecoderCovariance
+    views : tuple of ShapeView
+        The unit-trace shapes :math:`R_{j,k}` seen from the 2K channels
+        (:mod:`nfkg.reduced`): all the engine needs.
+    powers : ndarray, shape ``(..., K, J)``
+        Power allocated to each shape [W].
     p_s, p_n : ndarray, ``(..., K)``
         Power radiated for key generation and for jamming [W]. Where the jamming
         null space is empty (``N = 2K-1``) nothing can be radiated there and
@@ -172,11 +183,14 @@ class PrecodingResult:
     success : bool
     message : str
     extra : dict
+    jamming : str or None
+        ``'isotropic'`` or ``'targeted'`` for the SVD schemes.
     """
 
     scheme: str
     shaping: str | None
-    covariance: PrecoderCovariance
+    views: tuple[ShapeView, ...]
+    powers: np.ndarray
     p_s: np.ndarray
     p_n: np.ndarray
     nit: int = 0
@@ -184,11 +198,24 @@ class PrecodingResult:
     success: bool = True
     message: str = "closed form"
     extra: dict[str, Any] = field(default_factory=dict)
+    jamming: str | None = None
+    realize: Callable[[], "PrecoderCovariance"] | None = field(default=None, repr=False, compare=False)
 
     @property
     def p_a(self) -> np.ndarray:
-        """Per-user power :math:`P_{a,k} = P_{S,k} + P_{N,k}` [W]."""
+        """Per-user power :math:`P_{a,k} = P_{S,k} + P_{N,k}` [W] actually radiated."""
         return self.p_s + self.p_n
+
+    @cached_property
+    def covariance(self) -> "PrecoderCovariance":
+        """The precoders in N-space (orthonormal bases), for sampling and checks.
+
+        Built on first use from the channels (one thin SVD per user and shape, as in
+        J(13)-(16)); the engine never needs it.
+        """
+        if self.realize is None:
+            raise ValueError("covariance: this result carries no N-space realisation")
+        return self.realize()
 
 
 @dataclass(frozen=True)
@@ -201,12 +228,16 @@ class Evaluation:
     skr : ndarray, ``(..., K)``
         SKR of each user [bits/probing].
     cov : ndarray, ``(..., K, 3, 3)``
-        Covariance of :math:`(z_a, z_b, z_e)`.
+        Covariance of :math:`(z_a, z_b, z_e)` (for display; the SKR is computed from
+        its square-root factors, never from this matrix).
+    scoring : str
+        ``'general'`` (SPEC 3) or ``'per-user'`` (J(19)).
     """
 
     result: PrecodingResult
     skr: np.ndarray
     cov: np.ndarray
+    scoring: str = "general"
 
     @property
     def sum_skr(self) -> np.ndarray:
@@ -214,14 +245,16 @@ class Evaluation:
         return self.skr.sum(axis=-1)
 
     def to_dict(self, index: tuple[int, ...] = ()) -> dict[str, Any]:
-        """The SPEC 10 JSON object for one batch element."""
+        """The SPEC 10 JSON object for one batch element (plus ``"scoring"``)."""
         r = self.result
+        p_a, p_s, p_n = (np.broadcast_to(v, self.skr.shape) for v in (r.p_a, r.p_s, r.p_n))
         users = [
-            {"skr": float(self.skr[index][k]), "p_a": float(r.p_a[index][k]),
-             "p_s": float(r.p_s[index][k]), "p_n": float(r.p_n[index][k])}
+            {"skr": float(self.skr[index][k]), "p_a": float(p_a[index][k]),
+             "p_s": float(p_s[index][k]), "p_n": float(p_n[index][k])}
             for k in range(self.skr.shape[-1])
         ]
-        return {"scheme": r.scheme, "shaping": r.shaping, "sum_skr": float(self.sum_skr[index]), "users": users}
+        return {"scheme": r.scheme, "shaping": r.shaping, "scoring": self.scoring,
+                "sum_skr": float(self.sum_skr[index]), "users": users}
 
 
 # --------------------------------------------------------------------------- registry
@@ -281,11 +314,15 @@ SCORINGS = ("general", "per-user")
 
 def evaluate(scenario: Scenario, scheme: str, shaping: str | None = None, scoring: str = "general",
              **options) -> Evaluation:
-    r"""Precode and score: the SKR of every user by the general engine (SPEC 3-4).
+    r"""Precode and score: the SKR of every user by the exact engine (SPEC 3-4).
 
     ``scoring='general'`` (default) uses :math:`W = \sum_i W_i` in the user's and
     Eve's observations (SPEC 3); ``scoring='per-user'`` replaces it by :math:`W_k`,
-    J(19)'s convention, which drops the leakage of the other users' precoders.
+    J(19)'s convention, which drops the leakage of the other users' precoders. The
+    two agree for the SVD schemes, whose precoders null the other users.
+
+    The SKR is computed by :func:`nfkg.secrecy.skr_factored` from the rows of the
+    observations' square-root factor, exact at any SNR.
 
     Examples
     --------
@@ -298,31 +335,26 @@ def evaluate(scenario: Scenario, scheme: str, shaping: str | None = None, scorin
     if scoring not in SCORINGS:
         raise ValueError(f"scoring: must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     res = precode(scenario, scheme, shaping, **options)
-    f, h = scenario.channels()
-    g = f.sum(axis=-2, keepdims=True)
-    x = np.swapaxes(np.concatenate([g, f, h], axis=-2), -1, -2)  # (..., N, 2K+1)
-    gram = res.covariance.gram(x)
-    if scoring == "per-user":  # J(19): the other users' precoders are dropped from z_b, z_e
-        k = np.arange(scenario.n_users)
-        own = np.zeros_like(gram)
-        own[..., k, :, :] = 0
-        mask = np.eye(scenario.n_users, dtype=bool)
-        ib = 1 + k
-        ie = 1 + scenario.n_users + k
-        g2 = gram.copy()
-        # rows/cols of user k's own channels keep only precoder k
-        for kk in range(scenario.n_users):
-            for i in range(scenario.n_users):
-                if i != kk:
-                    g2[..., i, ib[kk], :] = 0
-                    g2[..., i, :, ib[kk]] = 0
-                    g2[..., i, ie[kk], :] = 0
-                    g2[..., i, :, ie[kk]] = 0
-        gram = g2
-        del own, mask
-    cov = measurement_covariance(f, h, gram, scenario.var_na(res.covariance.trace),
-                                 scenario.var_nb, scenario.var_ne)
-    return Evaluation(res, skr_logdet(cov), cov)
+    skr, cov = score(scenario, res.views, res.powers, scoring)
+    return Evaluation(res, skr, cov, scoring)
+
+
+def radiated_power(views: tuple[ShapeView, ...], powers: np.ndarray) -> np.ndarray:
+    r""":math:`P_{a,k} = \mathrm{tr}\,W_k = \sum_j P_{j,k}\,\mathrm{tr}R_{j,k}`, ``(..., K)``."""
+    return sum(powers[..., j] * v.trace for j, v in enumerate(views))
+
+
+def score(scenario: Scenario, views: tuple[ShapeView, ...], powers: np.ndarray, scoring: str = "general"
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """SKR ``(..., K)`` and covariance ``(..., K, 3, 3)`` of given shapes and powers (SPEC 3-4)."""
+    powers = np.asarray(powers, dtype=float)
+    a, b, e, d = observation_rows(views, powers, scoring)
+    var_na = scenario.var_na(radiated_power(views, powers))
+    var_nb, var_ne = scenario.var_nb, scenario.var_ne
+    skr = skr_factored(a, b, e, d, var_na, var_nb, var_ne)
+    cov = covariance_from_rows(a, b, e, var_na, var_nb, var_ne)
+    shape = (*scenario.batch_shape, scenario.n_users)
+    return np.broadcast_to(skr, shape), np.broadcast_to(cov, (*shape, 3, 3))
 
 
 # --------------------------------------------------------------------------- schemes
@@ -334,46 +366,108 @@ def _equal_powers(scenario: Scenario) -> np.ndarray:
 @register_scheme("ras", "RAS w/o P: random amplitude scaling without beamforming (J VII-A(a))")
 def _ras(scenario: Scenario, shaping: None = None) -> PrecodingResult:
     n, k = scenario.n_ant, scenario.n_users
-    ones = np.full((*scenario.batch_shape, k, n), 1.0 + 0j)
+    geo = geometry(scenario)
+    inner = np.concatenate([geo.f, geo.h], axis=-2).conj().sum(axis=-1)     # x_p^H 1, (..., 2K)
+    view = beam_view(np.broadcast_to(inner[..., None, :], (*inner.shape[:-1], k, 2 * k)),
+                     np.full(inner.shape[:-1] + (k,), np.sqrt(n)))
     p = _equal_powers(scenario)
-    cov = PrecoderCovariance((Shape.beam(ones),), p[..., None])
-    return PrecodingResult("ras", None, cov, p_s=p, p_n=np.zeros_like(p))
+
+    def realize():
+        ones = np.full((*scenario.batch_shape, k, n), 1.0 + 0j)
+        return PrecoderCovariance((Shape.beam(ones),), p[..., None])
+
+    return PrecodingResult("ras", None, (view,), p[..., None], p_s=p, p_n=np.zeros_like(p), realize=realize)
 
 
 @register_scheme("mrc", "MRC: random amplitude on the user's matched beam f_k/||f_k|| (C V-B, J VII-A(b))")
 def _mrc(scenario: Scenario, shaping: None = None) -> PrecodingResult:
-    f, _ = scenario.channels()
+    k = scenario.n_users
+    geo = geometry(scenario)
+    gram = np.einsum("...rp,...rq->...pq", geo.coords.conj(), geo.coords)      # x_p^H x_q
+    inner = np.swapaxes(gram[..., :, :k], -1, -2)                               # [k, p] = x_p^H f_k
+    norm = np.sqrt(np.maximum(np.real(np.diagonal(gram, axis1=-2, axis2=-1))[..., :k], 0.0))
+    view = beam_view(inner, norm)
     p = _equal_powers(scenario)
-    cov = PrecoderCovariance((Shape.beam(f),), p[..., None])
-    return PrecodingResult("mrc", None, cov, p_s=p, p_n=np.zeros_like(p))
+
+    def realize():
+        f, _ = scenario.channels()
+        return PrecoderCovariance((Shape.beam(f),), p[..., None])
+
+    return PrecodingResult("mrc", None, (view,), p[..., None], p_s=p, p_n=np.zeros_like(p), realize=realize)
+
+
+def _svd_realizer(scenario, shaping, jamming, rtol, powers):
+    def realize():
+        f, h = scenario.channels()
+        return PrecoderCovariance(svd_shapes(f, h, shaping, jamming, rtol), powers)
+    return realize
+
+
+def _check_svd(scenario: Scenario, shaping: str, jamming: str) -> None:
+    n_users, n_ant = scenario.n_users, scenario.n_ant
+    if n_ant < 2 * n_users - 1:
+        raise ValueError(f"antennas: SVD precoding needs N >= 2K-1 = {2 * n_users - 1} for K = {n_users} "
+                         f"users, got N = {n_ant}")
+    if shaping not in SHAPINGS:
+        raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")
+    if jamming not in JAMMINGS:
+        raise ValueError(f"jamming: must be one of {', '.join(JAMMINGS)}, got {jamming!r}")
 
 
 @register_scheme("svd", "SVD w/o PA: null-space precoding, P_a = P_max/K split equally (C IV, J VII-A(c))",
                  uses_shaping=True)
 def _svd(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None
          ) -> PrecodingResult:
-    f, h = scenario.channels()
-    shapes = svd_shapes(f, h, shaping, jamming, rtol)
+    _check_svd(scenario, shaping, jamming)
+    sig, jam = svd_views(geometry(scenario).blocks(rtol), shaping, jamming)
     p_s = _equal_powers(scenario) / 2.0
-    cov = PrecoderCovariance(shapes, np.stack([p_s, p_s], axis=-1))
-    return PrecodingResult("svd", shaping, cov, p_s=p_s, p_n=p_s * shapes[1].trace)
+    powers = np.stack([p_s, p_s], axis=-1)
+    return PrecodingResult("svd", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_s * jam.trace,
+                           jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
+
+
+def true_objective(scenario: Scenario, s: dict[str, np.ndarray], sig: ShapeView, jam: ShapeView,
+                   p_s: np.ndarray, p_n: np.ndarray) -> np.ndarray:
+    r"""Per-user SKR of an SVD power split with the true BS noise, J(22) with J(11)'s noise, exact.
+
+    :math:`\alpha_k` from J(42) in its cancellation-free form and
+    :math:`\hat\sigma_{a,k}^2 = P_{a,k}\sigma_a^2/(VP_b)` with the power actually radiated.
+    For SVD precoders this equals the engine's SKR (both scorings).
+    """
+    a = optimize.alpha_of_powers(s, p_s, p_n, scenario.var_ne)
+    p_a = p_s * sig.trace + p_n * jam.trace
+    return skr_of_alpha(a, scenario.var_na(p_a), scenario.var_nb)
 
 
 @register_scheme("svd-pa", "SVD w/ PA: Dinkelbach (K=1, C Alg. 1) / alternating optimisation with "
-                 "water-filling (J IV, Algs. 1-2)", uses_shaping=True)
+                 "water-filling (J IV, Algs. 1-2), never below SVD w/o PA", uses_shaping=True)
 def _svd_pa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
             tol: float = 1e-9, maxiter: int = 100) -> PrecodingResult:
-    f, h = scenario.channels()
-    shapes = svd_shapes(f, h, shaping, jamming, rtol)
-    s = optimize.svd_coefficients(f, h, *shapes)
+    _check_svd(scenario, shaping, jamming)
+    sig, jam = svd_views(geometry(scenario).blocks(rtol), shaping, jamming)
+    shape = (*scenario.batch_shape, scenario.n_users)
+    s = {key: np.broadcast_to(v, shape) for key, v in optimize.view_coefficients(sig, jam).items()}
     res = optimize.alternating(s, np.broadcast_to(scenario.p_max, scenario.batch_shape),
                                scenario.var_na_worst, scenario.var_nb, scenario.var_ne,
                                tol=tol, maxiter=maxiter)
-    p_s = res.p_s
-    p_n = res.x - p_s
-    cov = PrecoderCovariance(shapes, np.stack([p_s, p_n], axis=-1))
-    # Power on an empty jamming null space (N = 2K-1) is not radiated: report what is.
-    return PrecodingResult("svd-pa", shaping, cov, p_s=p_s, p_n=p_n * shapes[1].trace,
-                           nit=res.nit, history=res.history,
-                           success=res.success, message=res.message,
-                           extra={"objective": res.fun, "coefficients": s})
+    ps_ao, pn_ao = res.p_s, res.x - res.p_s
+    # J(25) bounds the total power by P_max: radiating less is allowed. The AO maximises a
+    # worst-case-noise objective; score its split and the equal split (SVD w/o PA) with the
+    # true noise and keep the better, so that svd-pa >= svd always.
+    ps_eq = _equal_powers(scenario) / 2.0
+    skr_ao = true_objective(scenario, s, sig, jam, ps_ao, pn_ao).sum(-1)
+    skr_eq = true_objective(scenario, s, sig, jam, ps_eq, ps_eq).sum(-1)
+    equal = skr_eq > skr_ao
+    p_s = np.where(equal[..., None], ps_eq, ps_ao)
+    p_n = np.where(equal[..., None], ps_eq, pn_ao)
+    n_eq = int(np.count_nonzero(equal))
+    msg = res.message
+    if n_eq:
+        msg += (f"; the equal split scores higher with the true BS noise in {n_eq} of {equal.size} "
+                "scenario(s) and is returned there")
+    powers = np.stack([p_s, p_n], axis=-1)
+    return PrecodingResult("svd-pa", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_n * jam.trace,
+                           nit=res.nit, history=res.history, success=res.success, message=msg,
+                           extra={"objective": res.fun, "coefficients": s, "equal_split": equal,
+                                  "ao_p_s": ps_ao, "ao_p_n": pn_ao},
+                           jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))

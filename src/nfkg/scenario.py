@@ -18,7 +18,9 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .channel import ULA, antenna_distances
+from .channel import ULA
+from .limits import (LimitError, check, check_array, check_clearance, check_count, check_ula,
+                     check_watts, numbers)
 from .units import dbm_2_watt
 
 __all__ = ["Scenario"]
@@ -102,10 +104,29 @@ class Scenario:
         noise_dbm : array_like
             Common noise power; overridden per node kind by ``noise_{a,b,e}_dbm``.
         """
-        users = _arr(users)
-        eves = _arr(eves)
-        if users.shape[-1:] != (2,) or eves.shape[-1:] != (2,):
-            raise ValueError("users and eves must be given as (r, psi) pairs, shape (..., K, 2)")
+        check_ula(ula)
+        users = numbers(users, "users")
+        eves = numbers(eves, "eves")
+        for who, nodes in (("users", users), ("eves", eves)):
+            if nodes.ndim < 2 or nodes.shape[-1] != 2:
+                raise LimitError(f"must be given as (r, psi) pairs, shape (..., K, 2) (got shape {nodes.shape})", who)
+        check_count(users.shape[-2], "users")
+        if eves.shape[-2] != users.shape[-2]:
+            raise LimitError(f"need exactly one Eve per user (got {eves.shape[-2]} Eve(s) for "
+                             f"{users.shape[-2]} user(s))", "eves")
+        for who, nodes in (("users", users), ("eves", eves)):
+            def at(idx: tuple[int, ...], who: str = who, part: str = "") -> str:
+                return f"{who}[{', '.join(str(i) for i in idx)}]{part}"
+
+            check_array("r", nodes[..., 0], who, name_at=lambda idx, at=at: at(idx, part=".r"))
+            check_array("psi", nodes[..., 1], who, name_at=lambda idx, at=at: at(idx, part=".psi"))
+            check_clearance(nodes[..., 0], nodes[..., 1], ula.n_ant, ula.spacing, at)
+        for name, value in (("pt_dbm", pt_dbm), ("ue_dbm", ue_dbm), ("noise_dbm", noise_dbm),
+                            ("noise_a_dbm", noise_a_dbm), ("noise_b_dbm", noise_b_dbm),
+                            ("noise_e_dbm", noise_e_dbm)):
+            if value is not None:
+                check_array(name, value, name)
+        check("pilot_length", pilot_length, "pilot_length")
         pick = lambda x: noise_dbm if x is None else x  # noqa: E731
         return cls(
             ula=ula,
@@ -121,35 +142,29 @@ class Scenario:
 
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first invalid quantity."""
-        if int(self.ula.n_ant) < 1:
-            raise ValueError(f"antennas: must be >= 1, got {self.ula.n_ant}")
-        if not np.isfinite(self.ula.carrier_hz) or self.ula.carrier_hz <= 0:
-            raise ValueError(f"carrier: must be > 0, got {self.ula.carrier_hz}")
-        if not self.ula.spacing_wavelengths > 0:
-            raise ValueError(f"spacing_wavelengths: must be > 0, got {self.ula.spacing_wavelengths}")
-        if self.r_b.shape[-1:] != self.r_e.shape[-1:]:
-            raise ValueError(f"eves: need one Eve per user, got {self.r_e.shape[-1]} Eves "
-                             f"for {self.r_b.shape[-1]} users")
-        if self.r_b.ndim == 0 or self.r_b.shape[-1] < 1:
-            raise ValueError("users: at least one user is required")
-        for who, r, psi in (("users", self.r_b, self.psi_b), ("eves", self.r_e, self.psi_e)):
-            if not np.all(np.isfinite(r)) or np.any(r <= 0):
-                raise ValueError(f"{who}.r: distances must be finite and > 0 m")
-            if not np.all(np.isfinite(psi)) or np.any(np.abs(psi) > np.pi / 2 + 1e-12):
-                raise ValueError(f"{who}.psi: angles must lie in [-pi/2, pi/2] rad")
-            if np.any(antenna_distances(r, psi, self.ula.n_ant, self.ula.spacing) <= 0):
-                raise ValueError(f"{who}: a node sits on an antenna of the array")
-        for name in ("p_max", "p_b"):
-            v = getattr(self, name)
-            if not np.all(np.isfinite(v)) or np.any(v <= 0):
-                raise ValueError(f"{name}: powers must be finite and > 0 W")
-        for name in ("sigma2_a", "sigma2_b", "sigma2_e"):
-            v = getattr(self, name)
-            if not np.all(np.isfinite(v)) or np.any(v <= 0):
-                raise ValueError(f"{name}: noise powers must be finite and > 0 W")
-        if int(self.pilot_length) < 1:
-            raise ValueError(f"pilot_length: must be >= 1, got {self.pilot_length}")
+        """Raise ``ValueError`` naming the first invalid argument (the bounds of :mod:`nfkg.limits`).
+
+        Names are the constructor's: ``ula.carrier_hz``, ``r_b[0]``, ``psi_e[1]``, ``p_max``,
+        ``sigma2_a``, ``pilot_length`` ...
+        """
+        check_ula(self.ula)
+        ula = self.ula
+        if self.r_b.ndim == 0:
+            raise LimitError("must have a user axis, shape (..., K)", "r_b")
+        check_count(self.r_b.shape[-1], "r_b")
+        if self.r_e.ndim == 0 or self.r_e.shape[-1] != self.r_b.shape[-1]:
+            raise LimitError(f"need exactly one Eve per user (got {self.r_e.shape[-1:] or 'no'} Eve axis "
+                             f"for {self.r_b.shape[-1]} user(s))", "r_e")
+        for r_name, psi_name in (("r_b", "psi_b"), ("r_e", "psi_e")):
+            r, psi = getattr(self, r_name), getattr(self, psi_name)
+            check_array("r", r, r_name)
+            check_array("psi", psi, psi_name)
+            check_clearance(*np.broadcast_arrays(r, psi), ula.n_ant, ula.spacing,
+                            lambda idx, n=r_name: f"{n}[{', '.join(str(i) for i in idx)}]")
+        for name, key in (("p_max", "pt_dbm"), ("p_b", "ue_dbm"),
+                          ("sigma2_a", "noise_dbm"), ("sigma2_b", "noise_dbm"), ("sigma2_e", "noise_dbm")):
+            check_watts(key, getattr(self, name), name)
+        check("pilot_length", self.pilot_length, "pilot_length")
 
     # -------------------------------------------------------------- properties
     @property
@@ -172,11 +187,11 @@ class Scenario:
     def channels(self) -> tuple[np.ndarray, np.ndarray]:
         """Near-field channels ``f, h`` of users and Eves, each ``(..., K, N)`` (batch-broadcast)."""
         if "fh" not in self._cache:
-            shape = (*self.batch_shape, self.n_users)
-            f = self.ula.channel(*np.broadcast_arrays(self.r_b, self.psi_b))
-            h = self.ula.channel(*np.broadcast_arrays(self.r_e, self.psi_e))
-            n = self.n_ant
-            self._cache["fh"] = (np.broadcast_to(f, (*shape, n)), np.broadcast_to(h, (*shape, n)))
+            from .reduced import geometry  # the channels are computed once, on the node batch shape
+
+            geo = geometry(self)
+            shape = (*self.batch_shape, self.n_users, self.n_ant)
+            self._cache["fh"] = (np.broadcast_to(geo.f, shape), np.broadcast_to(geo.h, shape))
         return self._cache["fh"]
 
     # ------------------------------------------------------------ noise, J(5)-(11)
