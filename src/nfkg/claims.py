@@ -237,7 +237,8 @@ def _rises(curves, label: str, x_desc: str, paper="rises") -> Claim | None:
     tol = RTOL * _scale(curves)
     ok = d >= -tol
     return Claim(text, paper,
-                 f"{_g(y[0])} -> {_g(y[-1])}; non-decreasing on {int(ok.sum())}/{d.size} steps",
+                 f"{_g(y[0])} -> {_g(y[-1])} (rise {_g(y[-1] - y[0])}); non-decreasing on "
+                 f"{int(ok.sum())}/{d.size} steps",
                  bool(ok.all() and y[-1] > y[0]))
 
 
