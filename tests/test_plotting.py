@@ -94,10 +94,10 @@ def test_reproduce_one_cheap_figure(tmp_path, capsys):
         assert (tmp_path / name).is_file(), name
     page = index.read_text(encoding="utf-8")
     assert '<img src="c3.png"' in page and 'href="c3.csv"' in page and 'href="c3.pdf"' in page
-    assert "nfkg version" in page and "total run time" in page and "nfkg measured" in page
+    assert "nfkg version" in page and "total run time" in page and "measured (general)" in page
     assert "http" not in page.replace("http-equiv", "")  # no external resources
     md = (tmp_path / "index.md").read_text(encoding="utf-8")
-    assert "![C Fig. 3](c3.png)" in md and "| claim | paper says | nfkg measured | holds |" in md
+    assert "![C Fig. 3](c3.png)" in md and "| claim | paper | measured (general) | holds (general) | measured (per-user) | holds (per-user) |" in md
     assert "[1/1] c3 ..." in capsys.readouterr().err
 
 

@@ -155,8 +155,8 @@ def test_same_seed_same_precoders():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("bad, msg", [(dict(users=[(-1.0, 0.0)]), "users.r"), (dict(users=[(5.0, 2.0)]), "users.psi"),
-                                      (dict(pt_dbm=np.nan), "p_max")])
+@pytest.mark.parametrize("bad, msg", [(dict(users=[(-1.0, 0.0)]), r"users\[0\]\.r"), (dict(users=[(5.0, 2.0)]), r"users\[0\]\.psi"),
+                                      (dict(pt_dbm=np.nan), "pt_dbm")])
 def test_scenario_validation(bad, msg):
     kw = dict(users=[(5.0, 0.0)], eves=[(6.0, 0.0)], pt_dbm=20.0) | bad
     with pytest.raises(ValueError, match=msg):

@@ -35,6 +35,7 @@ alternating
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,30 +369,121 @@ def _wf_slope(p, y, c, d):
     return slope, dlog
 
 
-def _bracketed_newton(fun, lo, hi, x0, xtol, maxiter=100):
-    """Vectorised safeguarded Newton for a *decreasing* ``fun`` with ``fun(lo) >= 0 >= fun(hi)``."""
-    x = np.array(x0, dtype=float)
-    lo = np.array(lo, dtype=float)
-    hi = np.array(hi, dtype=float)
+def _wf_slope_scalar(p, y1, y2, y3, y4, c, d):
+    """:func:`_wf_slope` on Python floats."""
+    den = y3 * p + y4
+    a = max(-(y1 * p + y2) / den, 0.0)
+    da = -(y1 * y4 - y2 * y3) / (den * den)
+    q1 = c * a * a + 2.0 * d * a
+    q2 = c * a + d
+    q3 = q2 + a * a
+    slope = q1 / (q2 * q3) * da / _LN2
+    if q1 > 0 and q2 > 0:
+        dlog = da * ((2.0 * c * a + 2.0 * d) / q1 - c / q2 - (c + 2.0 * a) / q3) - 2.0 * y3 / den
+    else:
+        dlog = math.nan
+    return slope, dlog
+
+
+def _newton_step(x, v, dv, lo, hi):
+    """Safeguarded Newton step for a decreasing function: bisection when Newton leaves (lo, hi)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xn = x - v / dv
+    bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi) | ~(dv < 0)
+    xn = np.where(bad, 0.5 * (lo + hi), xn)
+    return np.where(v == 0, x, xn)
+
+
+def _inner(yk, ck, dk, lo, hi, x, log_mu, xtol, maxiter=60):
+    """Solve ``log C_k'(P) = log mu`` on [lo, hi] for every element (1-D arrays), warm start ``x``."""
+    x = np.clip(x, lo, hi)
+    lo, hi = lo.copy(), hi.copy()
+    idx = np.flatnonzero(hi > lo)
     for _ in range(maxiter):
-        v, dv = fun(x)
-        lo = np.where(v > 0, x, lo)
-        hi = np.where(v < 0, x, hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xn = x - v / dv
-        bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi) | ~(dv < 0)
-        xn = np.where(bad, 0.5 * (lo + hi), xn)
-        xn = np.where(v == 0, x, xn)
-        step = np.abs(xn - x)
-        x = xn
-        if np.all((step <= xtol) | (hi - lo <= xtol)):
+        if idx.size == 0:
             break
+        xi = x[idx]
+        sl, dl = _wf_slope(xi, tuple(v[idx] for v in yk), ck[idx], dk[idx])
+        v = np.log(np.maximum(sl, _TINY)) - log_mu[idx]
+        l = np.where(v > 0, xi, lo[idx])
+        h = np.where(v < 0, xi, hi[idx])
+        xn = _newton_step(xi, v, dl, l, h)
+        lo[idx], hi[idx], x[idx] = l, h, xn
+        keep = (np.abs(xn - xi) > xtol[idx]) & (h - l > xtol[idx]) & (v != 0)
+        idx = idx[keep]
     return x
+
+
+def _waterfill_scalar(y, p_s, p_max, c, d, p_init, rtol, maxiter):
+    """:func:`waterfill` for one scenario on Python floats (K users)."""
+    n = len(p_s)
+    ys = list(zip(*y))
+    slope_lo = [_wf_slope_scalar(p_s[k], *ys[k], c[k], d[k])[0] for k in range(n)]
+    slope_hi = [_wf_slope_scalar(p_max, *ys[k], c[k], d[k])[0] for k in range(n)]
+    active = [sl > 0 for sl in slope_lo]
+    if not any(active):
+        return list(p_init), 1.0, 0
+    mu_hi = max(sl for sl, act in zip(slope_lo, active) if act)
+    mu_lo = min(max(min(sl for sl, act in zip(slope_hi, active) if act), _TINY), mu_hi)
+    lmu_lo, lmu_hi = math.log(mu_lo), math.log(mu_hi)
+    p = [min(max(p_init[k], p_s[k]), p_max) for k in range(n)]
+    sl0 = [_wf_slope_scalar(p[k], *ys[k], c[k], d[k])[0] for k in range(n)]
+    pos = [v for v in sl0 if v > 0]
+    lmu = math.log(sum(pos) / len(pos)) if pos else 0.5 * (lmu_lo + lmu_hi)
+    if not lmu_lo < lmu < lmu_hi:
+        lmu = 0.5 * (lmu_lo + lmu_hi)
+    xtol = rtol * p_max
+    nit = 0
+    for nit in range(1, maxiter + 1):
+        mu = math.exp(lmu)
+        total, dtot = 0.0, 0.0
+        for k in range(n):
+            if not active[k] or slope_lo[k] <= mu:
+                p[k] = p_s[k]
+                continue
+            if slope_hi[k] >= mu:
+                p[k] = p_max
+                continue
+            lo, hi, x = p_s[k], p_max, min(max(p[k], p_s[k]), p_max)
+            dl = math.nan
+            for _ in range(60):
+                sl, dl = _wf_slope_scalar(x, *ys[k], c[k], d[k])
+                v = math.log(max(sl, _TINY)) - lmu
+                if v > 0:
+                    lo = x
+                elif v < 0:
+                    hi = x
+                else:
+                    break
+                xn = x - v / dl if (dl < 0 and math.isfinite(dl)) else math.nan
+                if not (lo < xn < hi):
+                    xn = 0.5 * (lo + hi)
+                step, x = abs(xn - x), xn
+                if step <= xtol or hi - lo <= xtol:
+                    break
+            p[k] = x
+            if dl < 0 and math.isfinite(dl):
+                dtot += 1.0 / dl
+        for k in range(n):
+            total += p[k]
+        v = math.log(total) - math.log(p_max)
+        if v > 0:
+            lmu_lo = lmu
+        elif v < 0:
+            lmu_hi = lmu
+        dv = dtot / total
+        ln = lmu - v / dv if dv < 0 else math.nan
+        if not (lmu_lo < ln < lmu_hi):
+            ln = 0.5 * (lmu_lo + lmu_hi)
+        if abs(v) <= 1e-14 or abs(ln - lmu) <= 1e-13 or lmu_hi - lmu_lo <= 1e-13:
+            break
+        lmu = ln
+    return p, math.exp(lmu), nit
 
 
 def waterfill(
     y: tuple[np.ndarray, ...], p_s: ArrayLike, p_max: ArrayLike, var_na: ArrayLike, var_nb: ArrayLike,
-    p_init: ArrayLike | None = None, rtol: float = 1e-12,
+    p_init: ArrayLike | None = None, rtol: float = 1e-12, maxiter: int = 100,
 ) -> OptimizeResult:
     r"""Maximise :math:`\sum_k C_k(P_{a,k})` s.t. :math:`\sum_k P_{a,k} = P_{\max}`, :math:`P_{a,k} \ge P_{S,k}`, J(36)-(40).
 
@@ -400,9 +492,10 @@ def waterfill(
     level :math:`\mu` (outer) and, per user, :math:`P_{a,k} = g_k(\mu)` (inner).
     Both searches here are safeguarded Newton iterations inside the bisection
     brackets of Algorithm 2 (outer on :math:`\log\mu`, inner on :math:`\log C_k'`),
-    with the analytic slopes of J(37); they converge in a handful of steps instead
-    of ~50 halvings each, and fall back to bisection whenever Newton leaves the
-    bracket.
+    with the analytic slopes of J(37); they fall back to bisection whenever Newton
+    leaves the bracket. Each scenario of a batch stops on its own (convergence masks),
+    the inner search is warm-started from the previous outer step (and from
+    ``p_init``), and one scenario runs on Python floats (no array overhead).
 
     Parameters
     ----------
@@ -415,74 +508,119 @@ def waterfill(
     var_na, var_nb : array_like, broadcastable to ``(..., K)``
         Optimiser noise (worst-case BS noise, J III-D) and user noise.
     p_init : array_like, optional
-        Allocation kept for batch elements whose objective does not depend on
-        :math:`P_a` (all slopes zero). Default: equal split above the bounds.
+        Warm start, and the allocation kept for batch elements whose objective does
+        not depend on :math:`P_a` (all slopes zero). Default: equal split above the bounds.
+    rtol : float
+        Relative tolerance of the inner search (times :math:`P_{\max}`).
+    maxiter : int
+        Outer iterations per scenario.
 
     Returns
     -------
     OptimizeResult
         ``x``: :math:`P_{a,k}` ``(..., K)``; ``fun``: :math:`\sum_k C_k`;
-        ``extra['mu']``: water level.
+        ``extra['mu']``: water level; ``nit``: outer iterations (max over the batch).
     """
-    y = tuple(np.asarray(v, float) for v in y)
     p_s = np.asarray(p_s, float)
-    p_max = np.asarray(p_max, float)
-    pm = p_max[..., None]
-    c = np.asarray(var_na, float) + np.asarray(var_nb, float)
-    d = np.asarray(var_na, float) * np.asarray(var_nb, float)
-    n_users = p_s.shape[-1]
+    shape = np.broadcast_shapes(p_s.shape, *(np.shape(v) for v in y))
+    n_users = shape[-1]
+    y = tuple(np.broadcast_to(np.asarray(v, float), shape) for v in y)
+    p_s = np.broadcast_to(p_s, shape)
+    p_max_b = np.broadcast_to(np.asarray(p_max, float), shape[:-1])
+    c_full = np.broadcast_to(np.asarray(var_na, float) + np.asarray(var_nb, float), shape)
+    d_full = np.broadcast_to(np.asarray(var_na, float) * np.asarray(var_nb, float), shape)
+    if p_init is None:
+        p_init = p_s + (p_max_b - p_s.sum(axis=-1))[..., None] / n_users
+    p_init = np.broadcast_to(np.asarray(p_init, float), shape)
 
-    slope_lo, _ = _wf_slope(p_s, y, c, d)
-    slope_hi, _ = _wf_slope(pm, y, c, d)
+    flat = lambda a: np.ascontiguousarray(a).reshape(-1, n_users)  # noqa: E731
+    Y = tuple(flat(v) for v in y)
+    PS, C, D, P0 = flat(p_s), flat(c_full), flat(d_full), flat(p_init)
+    PM = np.ascontiguousarray(p_max_b).reshape(-1)
+    n_b = PM.size
+    if n_b == 1:
+        p, mu, nit = _waterfill_scalar([v[0].tolist() for v in Y], PS[0].tolist(), float(PM[0]),
+                                       C[0].tolist(), D[0].tolist(), P0[0].tolist(), rtol, maxiter)
+        P = np.array([p])
+        MU = np.array([mu])
+    else:
+        P, MU, nit = _waterfill_batch(Y, PS, PM, C, D, P0, rtol, maxiter)
+    # Distribute the sum residual (<= rtol) on the users above their bounds.
+    free_mass = np.maximum(P - PS, 0.0)
+    fm = free_mass.sum(-1, keepdims=True)
+    resid = PM - P.sum(axis=-1)
+    share = np.where(fm > 0, free_mass / np.where(fm > 0, fm, 1.0), 1.0 / n_users)
+    P = P + resid[:, None] * share
+    p_a = P.reshape(shape)
+    fun = waterfill_objective(y, p_a, var_na, var_nb).sum(axis=-1)
+    ok = np.abs(p_a.sum(-1) - p_max_b) <= 1e-9 * p_max_b
+    return OptimizeResult(x=p_a, fun=fun, success=bool(np.all(ok)),
+                          message="converged" if np.all(ok) else "power budget not met",
+                          nit=nit, history=fun[None], extra={"mu": MU.reshape(shape[:-1])})
+
+
+def _waterfill_batch(Y, PS, PM, C, D, P0, rtol, maxiter):
+    """The batched water-filling on flattened ``(B, K)`` arrays, with per-scenario masks."""
+    n_b, n_users = PS.shape
+    pm = np.broadcast_to(PM[:, None], PS.shape)
+    slope_lo, _ = _wf_slope(PS, Y, C, D)
+    slope_hi, _ = _wf_slope(pm, Y, C, D)
     active = slope_lo > 0
     any_active = active.any(axis=-1)
-    # Water-level bracket: mu_hi puts every user at its bound, mu_lo every active user at P_max.
     mu_hi = np.where(any_active, slope_lo.max(axis=-1, initial=0.0, where=active), 1.0)
     mu_lo = np.where(any_active, slope_hi.min(axis=-1, initial=np.inf, where=active), 1.0)
     mu_lo = np.minimum(np.maximum(mu_lo, _TINY), mu_hi)
-
-    def alloc(log_mu):
-        mu = np.exp(log_mu)[..., None]
-        lm = np.log(mu)
-
-        def inner(p):
-            sl, dl = _wf_slope(p, y, c, d)
-            return np.log(np.maximum(sl, _TINY)) - lm, dl
-
-        at_lo = ~active | (slope_lo <= mu)
-        at_hi = active & (slope_hi >= mu)
+    lo_mu, hi_mu = np.log(mu_lo), np.log(mu_hi)
+    P = np.clip(P0, PS, pm).copy()
+    sl0, _ = _wf_slope(P, Y, C, D)
+    pos = sl0 > 0
+    cnt = pos.sum(-1)
+    mean_slope = np.where(pos, sl0, 0.0).sum(-1) / np.maximum(cnt, 1)
+    L = np.where(cnt > 0, np.log(np.where(cnt > 0, mean_slope, 1.0)), 0.5 * (lo_mu + hi_mu))
+    L = np.where((L > lo_mu) & (L < hi_mu), L, 0.5 * (lo_mu + hi_mu))
+    MU = np.exp(L)
+    P = np.where(any_active[:, None], P, P0)
+    xtol_all = rtol * pm
+    idx = np.flatnonzero(any_active)
+    nit = 0
+    for nit in range(1, maxiter + 1):
+        if idx.size == 0:
+            break
+        li = L[idx]
+        mu = np.exp(li)[:, None]
+        sl_lo, sl_hi, act = slope_lo[idx], slope_hi[idx], active[idx]
+        at_lo = ~act | (sl_lo <= mu)
+        at_hi = act & (sl_hi >= mu)
         free = ~(at_lo | at_hi)
-        fixed = np.where(at_lo, p_s, pm)
-        lo = np.where(free, p_s, fixed)
-        hi = np.where(free, pm, fixed)
-        p = _bracketed_newton(inner, lo, hi, 0.5 * (lo + hi), xtol=rtol * pm)
-        return np.where(free, p, fixed), free
-
-    def outer(log_mu):
-        p, free = alloc(log_mu)
-        total = p.sum(axis=-1)
-        _, dl = _wf_slope(p, y, c, d)
+        psi, pmi = PS[idx], pm[idx]
+        fixed = np.where(at_lo, psi, pmi)
+        lo = np.where(free, psi, fixed)
+        hi = np.where(free, pmi, fixed)
+        pi = np.where(free, P[idx], fixed)
+        e = np.flatnonzero(free.ravel())
+        flat_p = pi.ravel()
+        if e.size:
+            yk = tuple(v[idx].ravel()[e] for v in Y)
+            flat_p[e] = _inner(yk, C[idx].ravel()[e], D[idx].ravel()[e], lo.ravel()[e], hi.ravel()[e],
+                               flat_p[e], np.broadcast_to(li[:, None], free.shape).ravel()[e],
+                               xtol_all[idx].ravel()[e])
+        pi = flat_p.reshape(pi.shape)
+        P[idx] = pi
+        total = pi.sum(axis=-1)
+        _, dl = _wf_slope(pi, tuple(v[idx] for v in Y), C[idx], D[idx])
         with np.errstate(divide="ignore", invalid="ignore"):
-            dp = np.where(free, 1.0 / dl, 0.0)  # dP_k / dlog(mu)
-        return np.log(total) - np.log(p_max), dp.sum(axis=-1) / total
-
-    log_mu = _bracketed_newton(outer, np.log(mu_lo), np.log(mu_hi),
-                               0.5 * (np.log(mu_lo) + np.log(mu_hi)), xtol=1e-13)
-    p_a, _ = alloc(log_mu)
-    # Distribute the sum residual (<= rtol) on the users above their bounds.
-    free_mass = np.maximum(p_a - p_s, 0.0)
-    resid = p_max - p_a.sum(axis=-1)
-    share = np.where(free_mass.sum(-1, keepdims=True) > 0,
-                     free_mass / np.maximum(free_mass.sum(-1, keepdims=True), _TINY), 1.0 / n_users)
-    p_a = p_a + resid[..., None] * share
-    if p_init is None:
-        p_init = p_s + (p_max - p_s.sum(axis=-1))[..., None] / n_users
-    p_a = np.where(any_active[..., None], p_a, p_init)
-    fun = waterfill_objective(y, p_a, var_na, var_nb).sum(axis=-1)
-    ok = np.abs(p_a.sum(-1) - p_max) <= 1e-9 * p_max
-    return OptimizeResult(x=p_a, fun=fun, success=bool(np.all(ok)),
-                          message="converged" if np.all(ok) else "power budget not met",
-                          nit=0, history=fun[None], extra={"mu": np.exp(log_mu)})
+            dp = np.where(free & (dl < 0), 1.0 / dl, 0.0)
+        v = np.log(total) - np.log(PM[idx])
+        dv = dp.sum(axis=-1) / total
+        l_mu = np.where(v > 0, li, lo_mu[idx])
+        h_mu = np.where(v < 0, li, hi_mu[idx])
+        ln = _newton_step(li, v, dv, l_mu, h_mu)
+        lo_mu[idx], hi_mu[idx] = l_mu, h_mu
+        done = (np.abs(v) <= 1e-14) | (np.abs(ln - li) <= 1e-13) | (h_mu - l_mu <= 1e-13)
+        MU[idx] = np.exp(li)
+        L[idx] = np.where(done, li, ln)
+        idx = idx[~done]
+    return P, MU, nit
 
 
 # --------------------------------------------------------------------------- alternating optimisation
@@ -494,62 +632,91 @@ def alternating(
 
     Each iteration runs (a) Dinkelbach per user at fixed :math:`P_{a,k}` (J Alg. 1),
     then (b) water-filling over :math:`P_{a,k}` at fixed :math:`P_{S,k}` (J Alg. 2).
-    It stops when the sum objective :math:`\sum_k C_k` changes by less than ``tol``
-    (relative). Step (a) is solved globally; step (b) finds the KKT point of J(40),
-    the global optimum where each :math:`C_k` is concave on :math:`[P_{S,k}, \infty)`
-    (J IV-B-1). That assumption fails at very low SNR (SKRs of ~1e-3 bit), where a
-    water-filling step that would lower the objective is rejected; so the objective
-    never decreases. For K = 1, step (b) is trivial: one Dinkelbach run is C's
-    single-user optimum.
+    A scenario stops when its sum objective :math:`\sum_k C_k` changes by less than
+    ``tol`` (relative) over one iteration; the others go on (convergence masks).
+    Step (a) is solved globally; step (b) finds the KKT point of J(40), the global
+    optimum where each :math:`C_k` is concave on :math:`[P_{S,k}, \infty)` (J IV-B-1).
+    That assumption fails at very low SNR (SKRs of ~1e-3 bit), where a water-filling
+    step that would lower the objective is rejected; so the objective never
+    decreases. For K = 1, step (b) is trivial: one Dinkelbach run is C's single-user
+    optimum.
 
     Parameters
     ----------
     s : dict
-        :func:`svd_coefficients`, each ``(..., K)``.
+        :func:`view_coefficients` (or :func:`svd_coefficients`), each ``(..., K)``.
     p_max : array_like ``(...)``
     var_na : array_like
         BS noise used by the optimiser: the worst case :math:`P_{\max}\sigma_a^2/(VP_b)`
         (J III-D, SPEC 5).
     var_nb, var_ne : array_like
         User and Eve estimation noise.
+    tol : float
+    maxiter : int
 
     Returns
     -------
     OptimizeResult
         ``x``: :math:`P_{a,k}`; ``extra['p_s']``: :math:`P_{S,k}`; ``fun``: the
         optimiser's sum objective; ``history``: that objective after every half-step
-        (start, then after (a) and (b) of each iteration).
+        (start, then after (a) and (b) of each iteration; a scenario that stopped keeps
+        its last value); ``nit``: iterations of the slowest scenario.
     """
-    p_max = np.asarray(p_max, float)
-    n_users = s["s5"].shape[-1]
-    p_a = np.broadcast_to(p_max[..., None] / n_users, s["s5"].shape).copy()
+    shape = s["s5"].shape
+    n_users = shape[-1]
+    flat = lambda a: np.ascontiguousarray(np.broadcast_to(np.asarray(a, float), shape)).reshape(-1, n_users)  # noqa: E731
+    S = {k: flat(v) for k, v in s.items()}
+    PM = np.ascontiguousarray(np.broadcast_to(np.asarray(p_max, float), shape[:-1])).reshape(-1)
+    NA, NB, NE = flat(var_na), flat(var_nb), flat(var_ne)
+    n_b = PM.size
+    p_a = np.repeat(PM[:, None] / n_users, n_users, axis=1)
     p_s = p_a / 2.0
 
-    def objective(p_s, p_a):
-        return skr_of_alpha(alpha_of_powers(s, p_s, p_a - p_s, var_ne), var_na, var_nb).sum(-1)
+    def objective(i, ps, pa):
+        si = {k: v[i] for k, v in S.items()}
+        return skr_of_alpha(alpha_of_powers(si, ps, pa - ps, NE[i]), NA[i], NB[i]).sum(-1)
 
-    history = [objective(p_s, p_a)]
-    nit, success = 0, False
+    every = np.arange(n_b)
+    cur = objective(every, p_s, p_a)
+    history = [cur.copy()]
+    idx = every
+    nit = 0
     for nit in range(1, maxiter + 1):
-        res = dinkelbach(*dinkelbach_coefficients(s, p_a, var_ne), p_a)
-        p_s = np.minimum(res.x, p_a)
-        history.append(objective(p_s, p_a))
+        si = {k: v[idx] for k, v in S.items()}
+        pa_i = p_a[idx]
+        m = dinkelbach_coefficients(si, pa_i, NE[idx])
+        if idx.size == 1:  # one scenario: K scalar Dinkelbach runs, no array overhead
+            x = [_dinkelbach_scalar(*(float(v[0, k]) for v in (*m, pa_i)), 1e-13, 100)[0]
+                 for k in range(n_users)]
+            ps_i = np.minimum(np.array([x]), pa_i)
+        else:
+            ps_i = np.minimum(dinkelbach(*m, pa_i).x, pa_i)
+        p_s[idx] = ps_i
+        prev = cur[idx].copy()
+        obj_a = objective(idx, ps_i, pa_i)
+        cur[idx] = obj_a
+        history.append(cur.copy())
         if n_users == 1:  # P_a = P_max: Dinkelbach alone is the global optimum (C Alg. 1)
-            success = True
+            idx = idx[:0]
+            history.append(cur.copy())
             break
-        wf = waterfill(waterfill_coefficients(s, p_s, var_ne), p_s, p_max, var_na, var_nb, p_init=p_a)
-        p_new = np.maximum(wf.x, p_s)
+        wf = waterfill(waterfill_coefficients(si, ps_i, NE[idx]), ps_i, PM[idx], NA[idx], NB[idx], p_init=pa_i)
+        p_new = np.maximum(wf.x, ps_i)
         # J IV-B-1 assumes each C_k concave on [P_S, inf); at very low SNR it is not and
         # the KKT point can be worse than the current one: then keep the current P_a.
-        better = objective(p_s, p_new) >= history[-1]
-        p_a = np.where(better[..., None], p_new, p_a)
-        history.append(objective(p_s, p_a))
-        prev, cur = history[-3], history[-1]
-        if np.all(np.abs(cur - prev) <= tol * np.maximum(np.abs(cur), _TINY)):
-            success = True
+        obj_new = objective(idx, ps_i, p_new)
+        better = obj_new >= obj_a
+        p_a[idx] = np.where(better[:, None], p_new, pa_i)
+        cur[idx] = np.where(better, obj_new, obj_a)
+        history.append(cur.copy())
+        done = np.abs(cur[idx] - prev) <= tol * np.maximum(np.abs(cur[idx]), _TINY)
+        idx = idx[~done]
+        if idx.size == 0:
             break
+    success = idx.size == 0
+    out_shape = shape[:-1]
     return OptimizeResult(
-        x=p_a, fun=history[-1], success=success,
+        x=p_a.reshape(shape), fun=cur.reshape(out_shape), success=success,
         message="converged" if success else f"maxiter={maxiter} reached",
-        nit=nit, history=np.array(history), extra={"p_s": p_s},
+        nit=nit, history=np.array(history).reshape(-1, *out_shape), extra={"p_s": p_s.reshape(shape)},
     )
