@@ -46,6 +46,10 @@ def test_help(capsys, args):
     code, out, err = run(capsys, *args)
     assert code == 0 and err == ""
     assert out.startswith("Usage: nfkg")
+    # help points at what ships with the package (README sections, docs/), not at SPEC.md
+    assert "SPEC" not in out
+    if args[0] in ("evaluate", "figure", "reproduce"):
+        assert "--scoring [general|per-user]" in out and "J(19)" in out
 
 
 def test_no_command_prints_help(capsys):
@@ -68,8 +72,8 @@ def test_evaluate_json(capsys, scenario, k, scheme):
     assert code == 0 and err == ""
     assert len(out.splitlines()) == 1
     obj = json.loads(out)
-    assert set(obj) == {"scheme", "shaping", "sum_skr", "users"}
-    assert obj["scheme"] == scheme
+    assert list(obj) == ["scheme", "shaping", "scoring", "sum_skr", "users"]
+    assert obj["scheme"] == scheme and obj["scoring"] == "general"
     if scheme.startswith("svd"):
         assert obj["shaping"] == ("matched" if k == 1 else "isotropic")  # the papers' default
     assert len(obj["users"]) == k
@@ -86,9 +90,20 @@ def test_evaluate_json_matches_library(capsys):
     from nfkg.precoding import evaluate
     from nfkg.scenario_file import load_scenario
 
-    code, out, _ = run(capsys, "evaluate", TWO, "-s", "svd-pa", "--shaping", "matched", "--json")
-    assert code == 0
-    assert json.loads(out) == evaluate(load_scenario(TWO), "svd-pa", "matched").to_dict()
+    for scoring in ("general", "per-user"):
+        code, out, _ = run(capsys, "evaluate", TWO, "-s", "svd-pa", "--shaping", "matched", "--scoring", scoring,
+                           "--json")
+        assert code == 0
+        ref = evaluate(load_scenario(TWO), "svd-pa", "matched", scoring=scoring).to_dict()
+        assert json.loads(out) == {**ref, "scoring": scoring}
+
+
+def test_evaluate_scoring_in_table_and_bad_value(capsys):
+    code, out, _ = run(capsys, "evaluate", TWO, "-s", "svd-pa", "--scoring", "per-user")
+    assert code == 0 and "(isotropic shaping, per-user scoring)" in out.splitlines()[0]
+    code, out, _ = run(capsys, "evaluate", TWO, "-s", "mrc")
+    assert code == 0 and "(general scoring)" in out.splitlines()[0]
+    assert_usage_error(*run(capsys, "evaluate", TWO, "-s", "mrc", "--scoring", "j19"), "--scoring", "j19")
 
 
 def test_evaluate_table(capsys):
@@ -169,6 +184,8 @@ def test_too_few_antennas_for_svd(capsys, tmp_path, scheme):
     (["figure", "c3", "--out", "x", "-p", "a=1", "-p", "a=2"], ["--param", "'a'"]),
     (["figure", "c3", "--out", "x", "--format", "png,bmpx"], ["--format", "bmpx"]),
     (["reproduce"], ["--out"]),
+    (["figure", "c3", "--out", "x", "--scoring", "all"], ["--scoring", "all"]),
+    (["reproduce", "--out", "x", "--scoring", "all"], ["--scoring", "all"]),
 ])
 def test_bad_arguments(capsys, args, needles):
     assert_usage_error(*run(capsys, *args), *needles)
@@ -233,8 +250,8 @@ def fake_figures(monkeypatch):
     experiments = types.ModuleType("nfkg.experiments")
     experiments.figure_ids = lambda: ["c3", "c4", "c5", "j4", "j5", "t1"]
 
-    def run_figure(fig_id, overrides):
-        calls["run_figure"].append((fig_id, overrides))
+    def run_figure(fig_id, overrides, scoring="general"):
+        calls["run_figure"].append((fig_id, overrides, scoring))
         return {"id": fig_id}
 
     experiments.run_figure = run_figure
@@ -249,8 +266,8 @@ def fake_figures(monkeypatch):
 
     report = types.ModuleType("nfkg.report")
 
-    def reproduce(out_dir, ids=None, progress=True):
-        calls["reproduce"].append((Path(out_dir), ids, progress))
+    def reproduce(out_dir, ids=None, progress=True, scoring="general"):
+        calls["reproduce"].append((Path(out_dir), ids, progress, scoring))
         return Path(out_dir) / "report.md"
 
     report.reproduce = reproduce
@@ -264,17 +281,19 @@ def test_figure(capsys, tmp_path, fake_figures):
     code, out, err = run(capsys, "figure", "C3", "--out", str(out_dir),
                          "--param", "n_ant=512", "-p", "pt_dbm=[0,10,20]", "-p", "scheme=svd-pa")
     assert code == 0, err
-    assert fake_figures["run_figure"] == [("c3", {"n_ant": 512, "pt_dbm": [0, 10, 20], "scheme": "svd-pa"})]
+    assert fake_figures["run_figure"] == [("c3", {"n_ant": 512, "pt_dbm": [0, 10, 20], "scheme": "svd-pa"},
+                                           "general")]
     assert fake_figures["save_figure"] == [({"id": "c3"}, out_dir, ("png", "pdf"))]
     assert out.splitlines() == [str(out_dir / "c3.png"), str(out_dir / "c3.pdf")]
     assert out_dir.is_dir()
 
 
 def test_figure_format(capsys, tmp_path, fake_figures):
-    code, out, _ = run(capsys, "figure", "j5", "--out", str(tmp_path), "--format", "svg,png")
+    code, out, _ = run(capsys, "figure", "j5", "--out", str(tmp_path), "--format", "svg,png",
+                       "--scoring", "per-user")
     assert code == 0
     assert fake_figures["save_figure"][0][2] == ("svg", "png")
-    assert fake_figures["run_figure"] == [("j5", {})]
+    assert fake_figures["run_figure"] == [("j5", {}, "per-user")]
 
 
 def test_figure_unknown_id(capsys, tmp_path, fake_figures):
@@ -283,7 +302,7 @@ def test_figure_unknown_id(capsys, tmp_path, fake_figures):
 
 
 def test_figure_value_error_from_experiments(capsys, tmp_path, fake_figures, monkeypatch):
-    def bad(fig_id, overrides):
+    def bad(fig_id, overrides, scoring="general"):
         raise ValueError("unknown parameter 'n_antt' for figure c3")
 
     monkeypatch.setattr(sys.modules["nfkg.experiments"], "run_figure", bad)
@@ -293,9 +312,11 @@ def test_figure_value_error_from_experiments(capsys, tmp_path, fake_figures, mon
 def test_reproduce(capsys, tmp_path, fake_figures):
     code, out, _ = run(capsys, "reproduce", "--out", str(tmp_path / "r"))
     assert code == 0
-    code, out, _ = run(capsys, "reproduce", "--out", str(tmp_path / "r"), "--only", "c3, J5,c3")
+    code, out, _ = run(capsys, "reproduce", "--out", str(tmp_path / "r"), "--only", "c3, J5,c3",
+                       "--scoring", "per-user")
     assert code == 0
-    assert fake_figures["reproduce"] == [(tmp_path / "r", None, True), (tmp_path / "r", ["c3", "j5"], True)]
+    assert fake_figures["reproduce"] == [(tmp_path / "r", None, True, "general"),
+                                         (tmp_path / "r", ["c3", "j5"], True, "per-user")]
     assert str(tmp_path / "r" / "report.md") in out
 
 
@@ -303,7 +324,7 @@ def test_reproduce_bad_ids(capsys, tmp_path, fake_figures, monkeypatch):
     assert_usage_error(*run(capsys, "reproduce", "--out", str(tmp_path), "--only", "c3,,j5"), "--only")
     assert fake_figures["reproduce"] == []
 
-    def reproduce(out_dir, ids=None, progress=True):
+    def reproduce(out_dir, ids=None, progress=True, scoring="general"):
         raise ValueError(f"ids: unknown id {ids[-1]!r}")
 
     monkeypatch.setattr(sys.modules["nfkg.report"], "reproduce", reproduce)

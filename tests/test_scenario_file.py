@@ -112,15 +112,15 @@ BAD = [
     ("antenas = 256\n" + NODES, ["unknown key 'antenas'", "antennas"]),
     ("user = [ {r = 12.2, psi = 0.2} ]\neves = [ {r = 12.0, psi = 0.2} ]\n", ["unknown key 'user'"]),
     ("users = [ {r = -1.0, psi = 0.2} ]\neves = [ {r = 12.0, psi = 0.2} ]\n",
-     ["users[0].r: must be > 0 (got -1.0)"]),
+     ["users[0].r: must be > 0 and <= 10,000 m (got -1.0)"]),
     ("users = [ {r = 0.0, psi = 0.2} ]\neves = [ {r = 12.0, psi = 0.2} ]\n", ["users[0].r", "> 0"]),
     ("users = [ {r = 12.0, psi = 0.2} ]\neves = [ {r = 12.0, psi = 1.6} ]\n", ["eves[0].psi", "pi/2"]),
     ("users = [ {r = 12.0, psi = -2} ]\neves = [ {r = 12.0, psi = 0.2} ]\n", ["users[0].psi"]),
     ("users = [ {r = 12.0, phi = 0.2} ]\neves = [ {r = 12.0, psi = 0.2} ]\n", ["users[0]", "unknown key 'phi'"]),
-    ("antennas = 0\n" + NODES, ["antennas", ">= 1"]),
+    ("antennas = 0\n" + NODES, ["antennas", "integer between 1 and 65,536", "(got 0)"]),
     ("antennas = 2.5\n" + NODES, ["antennas", "integer"]),
     ("antennas = true\n" + NODES, ["antennas", "integer"]),
-    ("pilot_length = 0\n" + NODES, ["pilot_length", ">= 1"]),
+    ("pilot_length = 0\n" + NODES, ["pilot_length", "integer between 1 and 1,000,000"]),
     ('pt_dbm = "abc"\n' + NODES, ["pt_dbm", "number", "'abc'"]),
     ('pt_dbm = "20"\n' + NODES, ["pt_dbm", "number"]),
     ('noise_dbm = "abc"\n' + NODES, ["noise_dbm", "number"]),
@@ -129,8 +129,8 @@ BAD = [
     ("pt_dbm = 61\n" + NODES, ["pt_dbm", "-50", "60"]),
     ("ue_dbm = -51\n" + NODES, ["ue_dbm", "-50", "60"]),
     ("noise_b_dbm = 100\n" + NODES, ["noise_b_dbm"]),
-    ("carrier_ghz = 0\n" + NODES, ["carrier_ghz", "> 0"]),
-    ("spacing_wavelengths = -0.5\n" + NODES, ["spacing_wavelengths", "> 0"]),
+    ("carrier_ghz = 0\n" + NODES, ["carrier_ghz", "between 0.1 and 1,000 GHz"]),
+    ("spacing_wavelengths = -0.5\n" + NODES, ["spacing_wavelengths", "between 0.01 and 100"]),
     ("pathloss_exponent = -1\n" + NODES, ["pathloss_exponent"]),
     ("users = []\neves = []\n", ["users", "at least one"]),
     ("users = [ {r = 12.2, psi = 0.2} ]\neves = [ {r = 12.0, psi = 0.2}, {r = 13.0, psi = 0.2} ]\n",
@@ -154,10 +154,10 @@ def test_error_format_matches_spec_example(tmp_path):
     with pytest.raises(ScenarioError) as info:
         parse_scenario({"users": [{"r": -1.0, "psi": 0.2}], "eves": [{"r": 12.0, "psi": 0.2}]},
                        source="scenario.toml")
-    assert str(info.value) == "scenario.toml: users[0].r: must be > 0 (got -1.0)"
+    assert str(info.value) == "scenario.toml: users[0].r: must be > 0 and <= 10,000 m (got -1.0)"
     assert info.value.key == "users[0].r" and info.value.source == "scenario.toml"
     assert isinstance(info.value, ValueError)
-    assert error_of(path).endswith("scenario.toml: users[0].r: must be > 0 (got -1.0)")
+    assert error_of(path).endswith("scenario.toml: users[0].r: must be > 0 and <= 10,000 m (got -1.0)")
 
 
 def test_missing_file(tmp_path):

@@ -1,22 +1,27 @@
-"""The ``nfkg`` command line (SPEC 10).
+"""The ``nfkg`` command line.
 
 Commands
 --------
-``nfkg evaluate SCENARIO --scheme NAME [--shaping matched|isotropic] [--json]``
-    Score a precoding scheme on a TOML scenario file; ``--json`` prints the SPEC 10 object.
-``nfkg figure ID --out DIR [--param KEY=VALUE ...] [--format png,pdf]``
-    Compute one figure of SPEC 7 and save it (data and plot).
-``nfkg reproduce --out DIR [--only c3,j5]``
-    Compute every figure and table of SPEC 7 (or the listed ones) and write the report.
+``nfkg evaluate SCENARIO --scheme NAME [--shaping matched|isotropic] [--scoring general|per-user] [--json]``
+    Score a precoding scheme on a TOML scenario file; ``--json`` prints one JSON object.
+``nfkg figure ID --out DIR [--param KEY=VALUE ...] [--format png,pdf] [--scoring ...]``
+    Compute one figure of the papers and save it (data and plot).
+``nfkg reproduce --out DIR [--only c3,j5] [--scoring ...]``
+    Compute every figure and table (or the listed ones) and write the report.
 ``nfkg schemes``
     List the registered precoding schemes.
 ``nfkg info SCENARIO``
     Describe a scenario: array, near-field boundaries, node positions.
 
 Error contract: any bad input (file, key, value, option, scheme) ends the program with
-exit status 2 and exactly one line ``nfkg: error: <message>`` on stderr, never a
-traceback nor click's usage block. :func:`main` returns the exit status, so it can be
-called from tests: ``main(["evaluate", "s.toml", "--scheme", "svd", "--json"])``.
+exit status 2 and exactly one line ``nfkg: error: <message>`` on stderr naming the key
+(the bounds are those of :mod:`nfkg.limits`). Anything else that goes wrong (out of
+memory, a non-finite result, Ctrl-C, a bug) ends it with exit status 1 and one line
+``nfkg: error: internal error: ...`` (``nfkg: error: aborted`` for Ctrl-C). Never a
+traceback, never click's usage block, never a warning: commands run with warnings
+ignored and NumPy's floating-point errors silenced. :func:`main` returns the exit
+status, so it can be called from tests:
+``main(["evaluate", "s.toml", "--scheme", "svd", "--json"])``.
 
 Contents
 --------
@@ -32,18 +37,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 import tomllib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from .scenario_file import ScenarioError, _one_line, load_config
 from .units import watt_2_dbm
 
-__all__ = ["main", "cli", "parse_param", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
+__all__ = ["main", "cli", "parse_param", "InternalError", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
 
 #: Exit status of a successful command.
 EXIT_OK = 0
@@ -53,6 +61,20 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 _SHAPINGS = ("matched", "isotropic")
+_SCORINGS = ("general", "per-user")
+_SCORING_HELP = ("How the SKR is scored: 'general' is the engine of the model (README, 'The model in one "
+                 "page') counting the leakage of the other users' random precoders through the shared "
+                 "pilot; 'per-user' is J(19), which drops it [default: general].")
+_REPORT = "(please report this at the project's issue tracker)"
+
+
+class InternalError(RuntimeError):
+    """A failure that is not the user's input (e.g. a non-finite result): exit status 1."""
+
+
+def _scoring_option(func):
+    return click.option("--scoring", type=click.Choice(_SCORINGS), default="general", show_default=False,
+                        help=_SCORING_HELP)(func)
 _FORMATS = ("png", "pdf", "svg", "eps", "ps")
 
 
@@ -118,6 +140,10 @@ def parse_param(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise ValueError(f"{key}: the value is nested too deeply") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise ValueError(f"{key}: unusable value ({str(e).split(';')[0]})") from None
     return key, value
 
 
@@ -171,6 +197,16 @@ def _dbm(p_watt: float) -> str:
     return f"{float(watt_2_dbm(p_watt)):.2f}"
 
 
+def _check_finite(out: dict[str, Any]) -> None:
+    """A NaN or infinity in a result is a bug, never printed: :class:`InternalError`."""
+    values = [("sum_skr", out.get("sum_skr"))]
+    for k, user in enumerate(out.get("users", [])):
+        values += [(f"users[{k}].{name}", v) for name, v in user.items()]
+    for name, v in values:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise InternalError(f"non-finite result: {name} = {v!r}")
+
+
 def _load(path: str):
     """A scenario file as (config, Scenario); ScenarioError on any problem."""
     cfg = load_config(path)
@@ -181,7 +217,18 @@ def _load(path: str):
 
 
 # --------------------------------------------------------------------------- commands
+class _Group(click.Group):
+    """The command group; Ctrl-C inside a command becomes click's Abort (no blank line)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None
+
+
 @click.group(
+    cls=_Group,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -190,9 +237,9 @@ def _load(path: str):
 def cli(ctx: click.Context) -> None:
     """Physical-layer secret key generation for near-field XL-MIMO.
 
-    Evaluate precoding schemes on a TOML scenario file (SPEC 10), describe a
-    scenario, and reproduce the papers' figures. Run `nfkg COMMAND --help` for
-    the options of each command.
+    Evaluate precoding schemes on a TOML scenario file (its keys and ranges: README,
+    section 'Scenario file'), describe a scenario, and reproduce the papers'
+    figures. Run `nfkg COMMAND --help` for the options of each command.
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
@@ -205,30 +252,38 @@ def cli(ctx: click.Context) -> None:
 @click.option("--shaping", type=click.Choice(_SHAPINGS), default=None,
               help="Signal shaping of the SVD schemes [default: matched for one user, "
                    "isotropic for several, as in the papers].")
+@_scoring_option
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the SPEC 10 JSON object instead of a table.")
-def evaluate(scenario: str, scheme: str, shaping: str | None, as_json: bool) -> None:
+              help="Print one JSON object (README, 'Quick start: command line') instead of a table.")
+def evaluate(scenario: str, scheme: str, shaping: str | None, scoring: str, as_json: bool) -> None:
     """Score a precoding scheme on the scenario file SCENARIO.
 
-    Prints each user's secret key rate (SKR, bits per channel probing) and the BS
-    power split: P_a = P_s (key generation) + P_n (jamming), in W and dBm.
+    SCENARIO is a TOML file; its keys, units and accepted ranges are listed in the
+    README, section 'Scenario file'. Prints each user's secret key rate (SKR, bits
+    per channel probing) and the BS power split: P_a = P_s (key generation) + P_n
+    (jamming), in W and dBm.
     """
     from .precoding import evaluate as run_evaluation
 
     _, scen = _load(scenario)
     try:
-        ev = run_evaluation(scen, scheme, shaping)
+        ev = run_evaluation(scen, scheme, shaping, scoring=scoring)
     except ScenarioError:
         raise
     except ValueError as e:  # e.g. "antennas: SVD precoding needs N >= 2K-1 ..."
         raise ScenarioError(str(e) or type(e).__name__, source=scenario) from e
-    out = ev.to_dict()
+    raw = ev.to_dict()
+    out = {"scheme": raw["scheme"], "shaping": raw["shaping"], "scoring": scoring,
+           **{k: v for k, v in raw.items() if k not in ("scheme", "shaping", "scoring")}}
+    _check_finite(out)
     if as_json:
         click.echo(json.dumps(out, allow_nan=False))
         return
     head = f"scheme {out['scheme']}"
     if out["shaping"] is not None:
-        head += f" ({out['shaping']} shaping)"
+        head += f" ({out['shaping']} shaping, {scoring} scoring)"
+    else:
+        head += f" ({scoring} scoring)"
     click.echo(f"{head}, N = {scen.n_ant}, K = {scen.n_users}")
     cols = ("user", "SKR [bit]", "P_a [W]", "P_a [dBm]", "P_s [W]", "P_s [dBm]", "P_n [W]", "P_n [dBm]")
     widths = (4, 11, 11, 9, 11, 9, 11, 9)
@@ -252,15 +307,19 @@ def evaluate(scenario: str, scheme: str, shaping: str | None, as_json: bool) -> 
 @click.option("--format", "formats", metavar="FMT[,FMT...]", default=None, callback=_parse_formats,
               help=f"Image formats, comma separated, from {', '.join(_FORMATS)} "
                    "[default: the plotting module's].")
-def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[str] | None) -> None:
+@_scoring_option
+def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[str] | None,
+           scoring: str) -> None:
     """Compute figure ID of the papers (e.g. c3, j5) and save it in --out.
 
+    The parameters a --param may override, and their accepted ranges (those of the
+    scenario file's keys), are listed in the README, section 'Scenario file'.
     Prints the paths of the files written.
     """
     experiments = _lazy("experiments")
     plotting = _lazy("plotting")
     fid = _check_figure_id(fig_id, "'ID'")
-    data = experiments.run_figure(fid, overrides)
+    data = experiments.run_figure(fid, overrides, scoring=scoring)
     kwargs: dict[str, Any] = {} if formats is None else {"formats": formats}
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in plotting.save_figure(data, out_dir, **kwargs):
@@ -272,8 +331,9 @@ def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[
               help="Directory for the figures, data and report (created if needed).")
 @click.option("--only", metavar="ID[,ID...]", default=None,
               help="Only these figures/tables, comma separated, e.g. `--only c3,j5` [default: all].")
-def reproduce(out_dir: Path, only: str | None) -> None:
-    """Reproduce the papers' figures and tables (SPEC 7) into --out, with a report."""
+@_scoring_option
+def reproduce(out_dir: Path, only: str | None, scoring: str) -> None:
+    """Reproduce the papers' figures and tables into --out, with a report (index.html, index.md)."""
     report = _lazy("report")
     ids = _split_list(only)
     if ids is not None:
@@ -282,7 +342,7 @@ def reproduce(out_dir: Path, only: str | None) -> None:
         # the report knows its ids (figures and tables): an unknown one is its ValueError
         ids = list(dict.fromkeys(ids))
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = report.reproduce(out_dir, ids=ids, progress=True)
+    result = report.reproduce(out_dir, ids=ids, progress=True, scoring=scoring)
     if result is not None and not isinstance(result, (list, tuple, dict)):
         click.echo(str(result))
 
@@ -356,25 +416,24 @@ def _fail(message: Any, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``nfkg`` command line and return its exit status.
+def _internal(e: BaseException) -> int:
+    text = _one_line(str(e))
+    if isinstance(e, InternalError):
+        return _fail(f"internal error: {text} {_REPORT}", EXIT_FAILURE)
+    return _fail(f"internal error: {type(e).__name__}{': ' + text if text else ''} {_REPORT}", EXIT_FAILURE)
 
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        Arguments without the program name; ``sys.argv[1:]`` by default.
 
-    Returns
-    -------
-    int
-        0 on success, 2 on any bad input (after one ``nfkg: error: ...`` line on
-        stderr), 1 when aborted or a required module is missing.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
+def _aborted() -> int:
+    if sys.stderr is not None and sys.stderr.isatty():
+        click.echo("", err=True)  # close the terminal's ^C echo
+    return _fail("aborted", EXIT_FAILURE)
+
+
+def _run(args: list[str]) -> int:
     try:
         rv = cli.main(args=args, prog_name="nfkg", standalone_mode=False)
     except click.exceptions.Abort:
-        return _fail("aborted", EXIT_FAILURE)
+        return _aborted()
     except click.exceptions.UsageError as e:
         return _fail(e.format_message(), EXIT_USAGE)
     except click.exceptions.ClickException as e:
@@ -387,6 +446,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         return _fail(f"{where}{e.strerror or e}", EXIT_USAGE)
     return rv if isinstance(rv, int) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nfkg`` command line and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        0 on success; 2 on any bad input (after one ``nfkg: error: ...`` line on
+        stderr naming the key); 1 when aborted (Ctrl-C), when a required module is
+        missing, or on an internal error (``nfkg: error: internal error: <Type>:
+        <message> (please report ...)``, e.g. out of memory or a non-finite result).
+        Never a traceback; warnings are not shown.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return _run(args)
+    except KeyboardInterrupt:
+        return _aborted()
+    except RecursionError as e:
+        return _internal(e)
+    except MemoryError as e:
+        return _internal(e)
+    except Exception as e:  # noqa: BLE001 - the contract: one line, never a traceback
+        return _internal(e)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,6 +63,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .channel import ULA
+from .limits import FIGURE_LIMITS, LIMITS, MAX_USERS, LimitError, check_array, check_clearance, show
 from .precoding import evaluate, get_scheme
 from .scenario import Scenario
 
@@ -232,47 +233,100 @@ def get_preset(fig_id: str) -> FigurePreset:
 
 # --------------------------------------------------------------------------- overrides
 def _coerce(fig_id: str, key: str, default: Any, value: Any, is_x: bool) -> Any:
-    """Convert an override to the type of the preset entry it replaces."""
+    """Check an override against :data:`nfkg.limits.FIGURE_LIMITS` and convert it to the type
+    of the preset entry it replaces; ``ValueError`` naming ``fig_id.key`` otherwise."""
     where = f"{fig_id}.{key}"
     if key == "schemes":
+        if not isinstance(value, (str, list, tuple)):
+            raise ValueError(f"{where}: must be a scheme name or a list of names, got {show(value)}")
         names = (value,) if isinstance(value, str) else tuple(value)
         if not names:
             raise ValueError(f"{where}: at least one scheme is required")
         for name in names:
-            get_scheme(name)  # ValueError naming the known schemes
+            if not isinstance(name, str):
+                raise ValueError(f"{where}: scheme names must be strings, got {show(name)}")
+            try:
+                get_scheme(name)
+            except ValueError as e:
+                raise ValueError(f"{where}: {str(e).removeprefix('scheme: ')}") from None
         return names
     if key == "shaping":
-        if value not in ("matched", "isotropic"):
-            raise ValueError(f"{where}: must be 'matched' or 'isotropic', got {value!r}")
+        if not isinstance(value, str) or value not in ("matched", "isotropic"):
+            raise ValueError(f"{where}: must be 'matched' or 'isotropic', got {show(value)}")
         return str(value)
-    if key in ("n_ant", "n_users", "pilot_length"):
-        arr = np.atleast_1d(np.asarray(value))
-        if arr.size == 0 or not np.all(np.isfinite(arr.astype(float))) or np.any(arr != np.round(arr)) \
-                or np.any(arr < 1):
-            raise ValueError(f"{where}: must be integer(s) >= 1, got {value!r}")
-        arr = arr.astype(int).ravel()
-        if is_x:
-            return arr
-        if isinstance(default, tuple):
-            return tuple(int(v) for v in arr)
-        if arr.size != 1:
-            raise ValueError(f"{where}: must be a single integer, got {value!r}")
-        return int(arr[0])
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: must be numeric, got {value!r}") from None
-    if arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{where}: must be finite number(s), got {value!r}")
+    lim = FIGURE_LIMITS.get(key)
+    if lim is None:  # a preset key without a row: refuse rather than guess
+        raise ValueError(f"{where}: cannot be overridden")
+    arr = check_array(lim, value, where)  # types, finiteness and range, naming fig_id.key[i]
+    what = "integer" if lim.integer else "number"
+    if arr.size == 0:
+        raise ValueError(f"{where}: must be at least one {what}, got an empty list")
     if is_x:
         if arr.ndim > 1:
             raise ValueError(f"{where}: the x-axis must be a scalar or a 1-D sequence")
         return np.atleast_1d(arr)
+    if arr.ndim > 1:
+        raise ValueError(f"{where}: must be a {what} or a list of {what}s, got {show(value)}")
+    if lim.integer:
+        if isinstance(default, tuple):
+            return tuple(int(v) for v in arr.ravel())
+        if arr.size != 1:
+            raise ValueError(f"{where}: must be a single integer, got {show(value)}")
+        return int(arr.ravel()[0])
     if isinstance(default, tuple) or (key in _NODE_KEYS and arr.ndim == 1):
         return tuple(float(v) for v in arr.ravel())
     if arr.ndim != 0:
-        raise ValueError(f"{where}: must be a single number, got {value!r}")
+        raise ValueError(f"{where}: must be a single number, got {show(value)}")
     return float(arr)
+
+
+def _check_geometry(fig_id: str, params: Mapping[str, Any], x_key: str) -> None:
+    """The nodes the figure will place, checked as :meth:`Scenario.validate` would, but
+    naming the figure's keys (``j6.dr: r_e = r_b + dr must be ...``)."""
+    node_keys = [k for k in _NODE_KEYS if k in params and k != x_key]
+    sizes = {k: np.atleast_1d(params[k]).size for k in node_keys}
+    counts = params.get("n_users")
+    if counts is not None:
+        for k in np.atleast_1d(counts):
+            short = [key for key, n in sizes.items() if n < k]
+            if short:
+                raise ValueError(f"{fig_id}.n_users: K = {int(k)} needs at least {int(k)} entries in "
+                                 f"{', '.join(node_keys)} ({short[0]} has {sizes[short[0]]})")
+    elif len(set(sizes.values())) > 1:
+        common = max(set(sizes.values()), key=list(sizes.values()).count)
+        ref = next(k for k in node_keys if sizes[k] == common)
+        odd = next(k for k in node_keys if sizes[k] != common)
+        raise ValueError(f"{fig_id}.{odd}: need one value per user like {ref} "
+                         f"(got {sizes[odd]} value(s), {ref} has {sizes[ref]})")
+    for key, n in sizes.items():
+        if n > MAX_USERS:
+            raise ValueError(f"{fig_id}.{key}: at most {MAX_USERS} users are supported (got {n} values)")
+    x = np.atleast_1d(np.asarray(params[x_key]))
+    derived = {"dr": ("r_e = r_b + dr", 0, "r"), "dpsi": ("psi_e = psi_b + dpsi", 1, "psi")}
+    ant_values = x if x_key == "n_ant" else np.atleast_1d(params["n_ant"])
+    spacing = ULA(1, float(params["carrier_ghz"]) * 1e9, float(params["spacing_wavelengths"])).spacing
+    note_x = x_key in derived or x_key in _NODE_KEYS
+    for k in (np.atleast_1d(counts) if counts is not None else [None]):
+        users, eves = _node_grid(params, x_key, x, None if k is None else int(k))
+        if x_key in derived:
+            text, col, row = derived[x_key]
+            bad = LIMITS[row].reasons(eves[..., col])
+            if np.any(bad):
+                i, user = (int(v) for v in np.argwhere(bad)[0])
+                raise ValueError(f"{fig_id}.{x_key}: {text} must be {LIMITS[row].range_text()} (got "
+                                 f"{float(eves[i, user, col])!r} for user {user + 1} at {x_key} = {float(x[i])!r})")
+        eve_key = x_key if x_key in ("r_e", "psi_e", "dr", "dpsi") else "r_e"
+        for n in np.unique(ant_values):
+            for who, key, nodes in (("user", "r_b", users), ("Eve", eve_key, eves)):
+                def at(idx: tuple[int, ...], who=who, key=key, nodes=nodes) -> str:
+                    r, psi = nodes[idx[0], idx[1]]
+                    return (f"{fig_id}.{key}: {who} {idx[1] + 1} at r = {r:g} m, psi = {psi:g} rad"
+                            f"{f' ({x_key} = {float(x[idx[0]])!r})' if note_x else ''}")
+                try:
+                    check_clearance(nodes[..., 0], nodes[..., 1], int(n), spacing, at,
+                                    context=f" with n_ant = {int(n)}")
+                except LimitError as e:
+                    raise ValueError(f"{e.name} {e.reason}") from None
 
 
 def resolve_params(fig_id: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -287,7 +341,10 @@ def resolve_params(fig_id: str, overrides: Mapping[str, Any] | None = None) -> d
     Raises
     ------
     ValueError
-        For an unknown figure, an unknown key (named) or a value of the wrong kind.
+        For an unknown figure, an unknown key, a value of the wrong type or outside the
+        bounds of :data:`nfkg.limits.FIGURE_LIMITS` (the same as the scenario file's:
+        ``n_ant`` is checked as ``antennas``, ``r_b``/``r_e`` as ``r``, ...), or nodes
+        that would sit on an antenna; the message names ``fig_id.key``.
 
     >>> resolve_params("c3", {"pt_dbm": 25})["pt_dbm"]
     array([25.])
@@ -299,6 +356,7 @@ def resolve_params(fig_id: str, overrides: Mapping[str, Any] | None = None) -> d
             raise ValueError(f"overrides: unknown key {key!r} for figure {fig_id}; "
                              f"known keys: {', '.join(sorted(params))}")
         params[key] = _coerce(fig_id, key, params[key], value, key == preset.x_key)
+    _check_geometry(fig_id, params, preset.x_key)
     return params
 
 
@@ -359,33 +417,39 @@ def _nodes(params: Mapping[str, Any], x_key: str, n_users: int | None) -> dict[s
                          f"{', '.join(_NODE_KEYS)}")
     if len(k) > 1:
         sizes = ", ".join(f"{key}={v.size}" for key, v in out.items())
-        raise ValueError(f"users: r_b, psi_b, r_e, psi_e need one value per user, got {sizes}")
+        raise ValueError(f"r_b: r_b, psi_b, r_e, psi_e need one value per user, got {sizes}")
     return out
 
 
-def _scenario(params: Mapping[str, Any], x_key: str, x: np.ndarray, n_ant: int,
-              n_users: int | None = None) -> Scenario:
-    """One batched scenario whose batch axis is the x-axis (shape ``(len(x),)``)."""
+def _node_grid(params: Mapping[str, Any], x_key: str, x: np.ndarray,
+               n_users: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Users' and Eves' ``(r, psi)`` over the x-axis, each ``(len(x) or 1, K, 2)``."""
     nodes = _nodes(params, x_key, n_users)
-    pt = np.asarray(params["pt_dbm"], dtype=float)
-    xc = x[:, None]
-    if x_key == "pt_dbm":
-        pt = x
-    elif x_key in ("r_e", "psi_e"):
+    xc = np.asarray(x, dtype=float)[:, None]
+    if x_key in ("r_e", "psi_e"):
         nodes[x_key] = xc
     elif x_key == "dpsi":
         nodes["psi_e"] = nodes["psi_b"] + xc
     elif x_key == "dr":
         nodes["r_e"] = nodes["r_b"] + xc
-    elif x_key != "n_ant":
+    elif x_key not in ("n_ant", "pt_dbm"):
         raise ValueError(f"x_key: unknown sweep {x_key!r}")
-    shape = (x.size if x_key != "n_ant" else 1, nodes["r_b"].size)
+    shape = (x.size if x_key not in ("n_ant", "pt_dbm") else 1, nodes["r_b"].size)
     b = {k: np.broadcast_to(v, shape) for k, v in nodes.items()}
-    users = np.stack([b["r_b"], b["psi_b"]], axis=-1)
-    eves = np.stack([b["r_e"], b["psi_e"]], axis=-1)
+    return np.stack([b["r_b"], b["psi_b"]], axis=-1), np.stack([b["r_e"], b["psi_e"]], axis=-1)
+
+
+def _scenario(params: Mapping[str, Any], x_key: str, x: np.ndarray, n_ant: int,
+              n_users: int | None = None) -> Scenario:
+    """One batched scenario whose batch axis is the x-axis (shape ``(len(x),)``)."""
+    users, eves = _node_grid(params, x_key, x, n_users)
+    pt = np.asarray(x if x_key == "pt_dbm" else params["pt_dbm"], dtype=float)
+    n_batch = x.size if x_key != "n_ant" else 1
+    if users.shape[0] != n_batch:
+        users, eves = (np.broadcast_to(a, (n_batch, *a.shape[1:])) for a in (users, eves))
     ula = ULA(int(n_ant), float(params["carrier_ghz"]) * 1e9, float(params["spacing_wavelengths"]),
               float(params["pathloss_exponent"]))
-    return Scenario.from_dbm(ula, users=users, eves=eves, pt_dbm=np.broadcast_to(pt, shape[:1]),
+    return Scenario.from_dbm(ula, users=users, eves=eves, pt_dbm=np.broadcast_to(pt, (n_batch,)),
                              noise_dbm=params["noise_dbm"], pilot_length=int(params["pilot_length"]))
 
 

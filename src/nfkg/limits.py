@@ -52,7 +52,7 @@ nearest_antenna
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -330,13 +330,13 @@ def check(key: str | Limit, value: Any, name: str | None = None) -> int | float:
     return int(value) if lim.integer else float(value)
 
 
-def _walk(value: Any, idx: tuple[int, ...], depth: int = 0):
+def _walk(value: Any, idx: tuple[int, ...], name: str):
     """Leaves of a nested list/tuple with their indices (not ndarrays)."""
-    if depth > 32:
-        raise LimitError("must be a number or a list of numbers (nested too deeply)")
+    if len(idx) > 32:
+        raise LimitError("must be a number or a list of numbers (nested too deeply)", name)
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            yield from _walk(v, (*idx, i), depth + 1)
+            yield from _walk(v, (*idx, i), name)
     else:
         yield idx, value
 
@@ -376,7 +376,7 @@ def numbers(value: Any, name: str, *, integer: bool = False,
             raise LimitError(bad, name)
         arr = value
     else:
-        for idx, leaf in _walk(value, ()):
+        for idx, leaf in _walk(value, (), name):
             why = _kind_reason(leaf, integer)
             if why is None and limit is not None:
                 why = limit.reason(leaf)
@@ -435,13 +435,19 @@ def check_watts(key: str, value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_count(n: int, name: str, what: str = "users") -> int:
-    """Number of users: 1 ... :data:`MAX_USERS`."""
+def check_count(n: int, name: str | None, noun: str = "user") -> int:
+    """Number of users (and of Eves): 1 ... :data:`MAX_USERS`.
+
+    >>> check_count(65, "users")
+    Traceback (most recent call last):
+    ...
+    nfkg.limits.LimitError: users: must hold at most 64 users (got 65)
+    """
     lim = LIMITS["users"]
     if n < lim.lo:
-        raise LimitError(f"at least one of the {what} is required (got none)", name)
+        raise LimitError(f"must hold at least one {noun} (got none)", name)
     if n > lim.hi:
-        raise LimitError(f"at most {_fmt(lim.hi)} {what} are supported (got {n})", name)
+        raise LimitError(f"must hold at most {_fmt(lim.hi)} {noun}s (got {n})", name)
     return n
 
 
@@ -484,12 +490,3 @@ def check_clearance(r: Any, psi: Any, n_ant: int, spacing: float,
         raise LimitError(f"sits on an antenna of the array ({float(dist[idx]) * 1e3:.3g} mm from antenna "
                          f"{int(n[idx]) + 1} of {int(n_ant)}{context}; every node must be at least "
                          f"{MIN_CLEARANCE_M * 1e3:g} mm from every antenna)", name_at(idx))
-
-
-def describe_table(keys: Sequence[str] | None = None) -> list[tuple[str, str, str, str]]:
-    """``(key, unit, default, accepted values)`` rows of :data:`LIMITS` (for documentation)."""
-    rows = []
-    for key in keys or LIMITS:
-        lim = LIMITS[key]
-        rows.append((key, lim.unit or "-", "-" if lim.default is None else _fmt(lim.default), lim.range_text()))
-    return rows

@@ -17,26 +17,37 @@ the node positions::
     eves  = [ {r = 11.98, psi = -0.6}, {r = 12.98, psi = 0.6} ]  # Eve k targets user k
 
 Validation is strict: unknown (e.g. misspelt) keys are errors, numbers must be TOML
-numbers (a string such as ``"20"`` is rejected), every number must be finite, and each
-failure raises one :class:`ScenarioError` whose message is a single line naming the
-file and the key path, e.g. ``scenario.toml: users[0].r: must be > 0 (got -1.0)``.
+numbers (a string such as ``"20"`` is rejected), integers must be TOML integers (not
+``256.0`` nor ``true``), every number must be finite and inside the range below, and
+each failure raises one :class:`ScenarioError` whose message is a single line naming
+the file and the key path (nodes are numbered from 0), e.g.
+``scenario.toml: users[0].r: must be > 0 and <= 10,000 m (got -1.0)``.
 
-Accepted ranges
----------------
-=======================  =====================================
-key                      accepted values
-=======================  =====================================
-carrier_ghz              > 0
-antennas                 integer >= 1
-spacing_wavelengths      > 0
-pathloss_exponent        >= 0
-pt_dbm, ue_dbm           -50 ... 60 dBm (10 nW ... 1 kW)
-noise_dbm, noise_*_dbm   -200 ... 60 dBm
-pilot_length             integer >= 1
-users, eves              >= 1 table each, as many Eves as users
-r                        > 0 m
-psi                      \|psi\| <= pi/2 rad
-=======================  =====================================
+Keys, units, defaults and accepted ranges
+-----------------------------------------
+The bounds come from one table, :data:`nfkg.limits.LIMITS`, which also checks the
+``--param`` overrides of ``nfkg figure`` and the Python API.
+
+=======================  ========  ===========  ======================================
+key                      unit      default      accepted values
+=======================  ========  ===========  ======================================
+carrier_ghz              GHz       30           0.1 ... 1,000
+antennas                 --        256          integer 1 ... 65,536
+spacing_wavelengths      --        0.5          0.01 ... 100 (d / lambda)
+pathloss_exponent        --        2.0          0 ... 6
+pt_dbm                   dBm       20           -50 ... 60 (10 nW ... 1 kW)
+ue_dbm                   dBm       pt_dbm       -50 ... 60
+noise_dbm                dBm       -105         -200 ... 60
+noise_a/b/e_dbm          dBm       noise_dbm    -200 ... 60
+pilot_length             --        1            integer 1 ... 1,000,000
+users                    --        (required)   1 ... 64 ``{r, psi}`` tables
+eves                     --        (required)   exactly one per user (Eve k targets user k)
+users[k].r, eves[k].r    m         (required)   > 0 and <= 10,000
+users[k].psi, eves[k].psi rad      (required)   -pi/2 ... pi/2
+=======================  ========  ===========  ======================================
+
+Every node must also be at least 1 mm from every antenna of the array (else
+``users[0]: sits on an antenna of the array ...``).
 
 Contents
 --------
@@ -53,15 +64,16 @@ parse_scenario, load_scenario
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import tomllib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo, field_validator
 
+from . import limits
 from .channel import ULA
+from .limits import LIMITS, LimitError
 from .scenario import Scenario
 
 __all__ = [
@@ -76,12 +88,10 @@ __all__ = [
     "load_scenario",
 ]
 
-#: Accepted range [dBm] of the transmit powers ``pt_dbm`` and ``ue_dbm``.
-DBM_RANGE: tuple[float, float] = (-50.0, 60.0)
+#: Accepted range [dBm] of the transmit powers ``pt_dbm`` and ``ue_dbm`` (from :data:`nfkg.limits.LIMITS`).
+DBM_RANGE: tuple[float, float] = (LIMITS["pt_dbm"].lo, LIMITS["pt_dbm"].hi)
 #: Accepted range [dBm] of the noise powers ``noise_dbm`` and ``noise_{a,b,e}_dbm``.
-NOISE_DBM_RANGE: tuple[float, float] = (-200.0, 60.0)
-
-_PSI_TOL = 1e-12  # the same slack as Scenario.validate, so that psi = pi/2 from a file passes
+NOISE_DBM_RANGE: tuple[float, float] = (LIMITS["noise_dbm"].lo, LIMITS["noise_dbm"].hi)
 
 
 class ScenarioError(ValueError):
@@ -120,44 +130,20 @@ def _one_line(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- validators
-def _check_positive(v: float) -> float:
-    if not v > 0:
-        raise ValueError(f"must be > 0 (got {v!r})")
-    return v
+def _checked(key: str, optional: bool = False):
+    """A pydantic validator applying the row ``key`` of :data:`nfkg.limits.LIMITS` (types included)."""
+
+    def validate(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        return limits.check(key, value)  # LimitError (a ValueError): the reason, pydantic adds the key
+
+    return PlainValidator(validate)
 
 
-def _check_nonnegative(v: float) -> float:
-    if not v >= 0:
-        raise ValueError(f"must be >= 0 (got {v!r})")
-    return v
-
-
-def _check_at_least_one(v: int) -> int:
-    if v < 1:
-        raise ValueError(f"must be an integer >= 1 (got {v!r})")
-    return v
-
-
-def _check_angle(v: float) -> float:
-    if abs(v) > math.pi / 2 + _PSI_TOL:
-        raise ValueError(f"must satisfy |psi| <= pi/2 = 1.5708 rad (got {v!r})")
-    return v
-
-
-def _dbm_range(lo: float, hi: float):
-    def check(v: float) -> float:
-        if not lo <= v <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g} dBm (got {v!r})")
-        return v
-
-    return AfterValidator(check)
-
-
-_Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-_Integer = Annotated[int, Field(strict=True)]
-_Positive = Annotated[_Number, AfterValidator(_check_positive)]
-_PowerDbm = Annotated[_Number, _dbm_range(*DBM_RANGE)]
-_NoiseDbm = Annotated[_Number, _dbm_range(*NOISE_DBM_RANGE)]
+def _count(value: list) -> list:
+    limits.check_count(len(value), None, "{r, psi} table")
+    return value
 
 
 class NodeConfig(BaseModel):
@@ -173,8 +159,8 @@ class NodeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    r: _Positive
-    psi: Annotated[_Number, AfterValidator(_check_angle)]
+    r: Annotated[float, _checked("r")]
+    psi: Annotated[float, _checked("psi")]
 
 
 class ScenarioConfig(BaseModel):
@@ -192,19 +178,19 @@ class ScenarioConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    carrier_ghz: _Positive = 30.0
-    antennas: Annotated[_Integer, AfterValidator(_check_at_least_one)] = 256
-    spacing_wavelengths: _Positive = 0.5
-    pathloss_exponent: Annotated[_Number, AfterValidator(_check_nonnegative)] = 2.0
-    pt_dbm: _PowerDbm = 20.0
-    ue_dbm: _PowerDbm | None = None
-    noise_dbm: _NoiseDbm = -105.0
-    noise_a_dbm: _NoiseDbm | None = None
-    noise_b_dbm: _NoiseDbm | None = None
-    noise_e_dbm: _NoiseDbm | None = None
-    pilot_length: Annotated[_Integer, AfterValidator(_check_at_least_one)] = 1
-    users: Annotated[list[NodeConfig], Field(min_length=1)]
-    eves: Annotated[list[NodeConfig], Field(min_length=1)]
+    carrier_ghz: Annotated[float, _checked("carrier_ghz")] = LIMITS["carrier_ghz"].default
+    antennas: Annotated[int, _checked("antennas")] = LIMITS["antennas"].default
+    spacing_wavelengths: Annotated[float, _checked("spacing_wavelengths")] = LIMITS["spacing_wavelengths"].default
+    pathloss_exponent: Annotated[float, _checked("pathloss_exponent")] = LIMITS["pathloss_exponent"].default
+    pt_dbm: Annotated[float, _checked("pt_dbm")] = LIMITS["pt_dbm"].default
+    ue_dbm: Annotated[float | None, _checked("ue_dbm", optional=True)] = None
+    noise_dbm: Annotated[float, _checked("noise_dbm")] = LIMITS["noise_dbm"].default
+    noise_a_dbm: Annotated[float | None, _checked("noise_a_dbm", optional=True)] = None
+    noise_b_dbm: Annotated[float | None, _checked("noise_b_dbm", optional=True)] = None
+    noise_e_dbm: Annotated[float | None, _checked("noise_e_dbm", optional=True)] = None
+    pilot_length: Annotated[int, _checked("pilot_length")] = LIMITS["pilot_length"].default
+    users: Annotated[list[NodeConfig], AfterValidator(_count)]
+    eves: Annotated[list[NodeConfig], AfterValidator(_count)]
 
     @field_validator("eves")
     @classmethod
@@ -246,6 +232,8 @@ class ScenarioConfig(BaseModel):
                 noise_e_dbm=self.noise_e_dbm,
                 pilot_length=self.pilot_length,
             )
+        except LimitError as e:  # e.g. a node sitting on an antenna: the names match the file's
+            raise ScenarioError(e.reason, key=e.name) from e
         except ValueError as e:
             raise ScenarioError(str(e) or type(e).__name__) from e
 
@@ -300,8 +288,8 @@ def _describe(err: Mapping[str, Any]) -> tuple[str | None, str]:
         msg = str(err.get("msg", ""))
         return key, msg.removeprefix("Value error, ")
     if kind in _TYPE_WORDS:
-        return key, f"{_TYPE_WORDS[kind]} (got {value!r})"
-    return key, f"{err.get('msg', 'invalid value')} (got {value!r})"
+        return key, f"{_TYPE_WORDS[kind]} (got {limits.show(value)})"
+    return key, f"{err.get('msg', 'invalid value')} (got {limits.show(value)})"
 
 
 def parse_config(data: Mapping[str, Any], source: str | os.PathLike | None = None) -> ScenarioConfig:
@@ -353,7 +341,7 @@ def parse_scenario(data: Mapping[str, Any], source: str | os.PathLike | None = N
     Raises
     ------
     ScenarioError
-        One line naming the key, e.g. ``users[0].r: must be > 0 (got -1.0)``.
+        One line naming the key, e.g. ``users[0].r: must be > 0 and <= 10,000 m (got -1.0)``.
 
     Examples
     --------
@@ -396,6 +384,10 @@ def load_config(path: str | os.PathLike) -> ScenarioConfig:
         raise ScenarioError(f"invalid TOML: {e}", source=name) from None
     except UnicodeDecodeError:
         raise ScenarioError("invalid TOML: the file is not UTF-8 text", source=name) from None
+    except RecursionError:
+        raise ScenarioError("invalid TOML: arrays or tables nested too deeply", source=name) from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise ScenarioError(f"invalid TOML: {str(e).split(';')[0]}", source=name) from None
     except OSError as e:
         raise ScenarioError(f"cannot read the file ({e.strerror or e})", source=name) from None
     return parse_config(data, name)
@@ -418,7 +410,7 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     ------
     ScenarioError
         One line naming the file and the key, e.g.
-        ``scenario.toml: users[0].r: must be > 0 (got -1.0)``,
+        ``scenario.toml: users[0].r: must be > 0 and <= 10,000 m (got -1.0)``,
         ``scenario.toml: unknown key 'antenas'`` or ``missing.toml: no such file``.
 
     See Also
