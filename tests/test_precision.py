@@ -62,7 +62,8 @@ def _closer(users, dr=0.02):
 
 
 def _cid(scheme, shaping, jamming):
-    return "-".join(x for x in (scheme, shaping and shaping[:3], jamming and "jam-" + jamming[:4]) if x)
+    """``mrc``, ``svd-matched-jam_targeted``, ..."""
+    return "-".join(x for x in (scheme, shaping, jamming and "jam_" + jamming) if x)
 
 
 def _case(n_ant, users, eves, pt, noise, v, scheme, shaping=None, jamming=None, scoring="general",
@@ -168,13 +169,26 @@ K_CASES = []
 for _k in (1, 2, 3, 4):
     for _n in sorted({2 * _k - 1 if _k > 1 else 2, 2 * _k + 1, 24}):
         for _cfg in (("svd", "isotropic", "isotropic"), ("svd-pa", "isotropic", "isotropic"),
-                     ("svd", "matched", "isotropic"), ("mrc", None, None)):
+                     ("svd", "matched", "isotropic"), ("svd", "isotropic", "targeted"), ("mrc", None, None)):
             K_CASES.append(pytest.param(_case(_n, USERS[_k], _closer(USERS[_k]), 30.0, -105.0, 1, *_cfg),
                                         id=f"K{_k}-N{_n}-{_cid(*_cfg)}"))
 
 
 @pytest.mark.parametrize("c", K_CASES)
 def test_users_and_antennas(c):
+    """N = 2K-1 leaves no jamming null space: nothing is radiated there (p_n = 0)."""
+    ev, skr, ref = run_case(c)
+    if c["n_ant"] == 2 * len(c["users"]) - 1 and c["scheme"].startswith("svd"):
+        np.testing.assert_array_equal(np.asarray(ev.result.p_n), 0.0)
+    assert_matches(c, skr, ref)
+
+
+@pytest.mark.parametrize("ue_dbm", [-10.0, 50.0])
+@pytest.mark.parametrize("cfg", [("mrc", None, None), ("svd-pa", "isotropic", "isotropic"),
+                                 ("svd", "matched", "targeted")], ids=lambda x: _cid(*x))
+def test_user_power_differs_from_bs_power(cfg, ue_dbm):
+    """P_b != P_max (the BS noise after precoding scales with 1/P_b)."""
+    c = _case(12, USERS[2], _closer(USERS[2]), 20.0, -105.0, 1, *cfg, ue_dbm=ue_dbm)
     _, skr, ref = run_case(c)
     assert_matches(c, skr, ref)
 
@@ -266,9 +280,9 @@ def test_reference_matrix_and_inner_paths_agree(scheme, scoring):
         assert abs(x - y) <= mpf(10) ** -40 * max(1, abs(y))
 
 
-@pytest.mark.parametrize("pt,noise,v", [(60.0, -200.0, 10**6), (-50.0, -60.0, 1)])
+@pytest.mark.parametrize("pt,noise,v", [(60.0, -200.0, 10**6), (-50.0, -60.0, 1)], ids=["hi-snr", "lo-snr"])
 @pytest.mark.parametrize("cfg", [("svd", "isotropic", "targeted"), ("svd", "matched", "isotropic")],
-                         ids=lambda x: "-".join(x) if isinstance(x, tuple) else None)
+                         ids=lambda x: _cid(*x))
 def test_reference_converged(cfg, pt, noise, v):
     """Recomputed at 40 more digits, the reference does not move (hardest: 1 mm radial Eves)."""
     mpref.skr_reference(10, CARRIER_GHZ, USERS[3], _closer(USERS[3], 1e-3), pt, noise, v, cfg[0],
