@@ -161,6 +161,22 @@ def near_field_channel(
     -------
     ndarray of complex128, shape ``(..., N)``
 
+    Notes
+    -----
+    Precision. The phase :math:`2\pi(r^{(n)} - r)/\lambda` reaches thousands of radians
+    on a large array; computed in float64 it carries an absolute error of a few ulps of
+    that size (~1e-13 rad at N = 1024), which the exact engine would faithfully pass on
+    at SNRs of 1e20. So the phase is computed in cycles,
+    :math:`(r^{(n)} - r)/\lambda = -\theta\delta_n d/\lambda + c_n` with the curvature term
+    :math:`c_n = (\delta_n'^2 + \theta\delta_n' (r^{(n)} - r)/\lambda)/((r^{(n)} + r)/\lambda)`,
+    :math:`\delta_n' = \delta_n d/\lambda` (no cancellation): the large linear term as one
+    ``numpy.longdouble`` product (80-bit extended precision on x86-64 Linux; float64
+    where the platform has no wider type) split into two float64 parts, each part
+    reduced to a fraction of a cycle before the exponential. The channel is then within
+    ~1e-15 relative of a 50-digit evaluation (N = 16 to 1024), against ~4e-13 for the
+    plain float64 phase. The batch is processed in chunks, so the temporaries stay a
+    bounded fraction of the output.
+
     Examples
     --------
     >>> f = near_field_channel(12.0, 0.2, 256, 0.01)
@@ -168,12 +184,47 @@ def near_field_channel(
     (256,)
     """
     spacing = wavelength / 2.0 if spacing is None else spacing
-    dr = path_difference(r, psi, n_ant, spacing)            # r^(n) - r, exact
-    rn = dr + np.asarray(r, dtype=float)[..., None]
-    amp = (wavelength / (4.0 * np.pi)) * (d0 / rn) ** (pathloss_exponent / 2.0)
-    out = np.exp(dr * (-2j * np.pi / wavelength))
-    out *= amp
+    r, psi = np.broadcast_arrays(np.asarray(r, dtype=float), np.asarray(psi, dtype=float))
+    n_ant = int(n_ant)
+    out = np.empty((*r.shape, n_ant), dtype=complex)
+    flat_r, flat_psi, flat_out = r.reshape(-1), psi.reshape(-1), out.reshape(-1, n_ant)
+    ld = np.longdouble
+    delta = antenna_offsets(n_ant)                      # half-integers: exact
+    s_w = spacing / wavelength                          # d / lambda
+    dw = delta * s_w                                    # delta_n d / lambda
+    delta_ld = delta.astype(ld)
+    beta_amp = wavelength / (4.0 * np.pi)
+    half_eps = pathloss_exponent / 2.0
+    step = max(1, _CHUNK_ELEMENTS // max(n_ant, 1))
+    for lo in range(0, flat_r.size, step):
+        hi = min(lo + step, flat_r.size)
+        rho = (flat_r[lo:hi] / wavelength)[:, None]   # r / lambda
+        th_ld = np.sin(flat_psi[lo:hi].astype(ld))
+        th = th_ld.astype(float)[:, None]
+        # cycles = (r^(n) - r)/lambda = -theta delta d/lambda + corr, the large linear term in
+        # extended precision (one product per element), the curvature term in float64.
+        lin = (th_ld * ld(s_w))[:, None] * delta_ld    # theta delta d / lambda
+        lin_hi = lin.astype(float)
+        lin_lo = (lin - lin_hi).astype(float)
+        num = dw * (dw - 2.0 * rho * th)                 # (r^(n)^2 - r^2)/lambda^2
+        rho_n = np.sqrt(rho * rho + num)
+        den = rho_n + rho
+        cyc64 = num / den
+        corr = (dw * dw + th * dw * cyc64) / den         # cycles + theta delta d/lambda
+        frac = (lin_hi - np.round(lin_hi)) + lin_lo
+        frac = (corr - np.round(corr)) - frac
+        blk = flat_out[lo:hi]
+        np.exp(frac * (-2j * np.pi), out=blk)
+        rn = rho_n * wavelength
+        amp = beta_amp / rn if half_eps == 1.0 else beta_amp * (d0 / rn) ** half_eps
+        if half_eps == 1.0 and d0 != 1.0:
+            amp *= d0
+        blk *= amp
     return out
+
+
+#: Elements (nodes x antennas) per chunk of :func:`near_field_channel`.
+_CHUNK_ELEMENTS = 1 << 16
 
 
 def far_field_channel(
