@@ -11,6 +11,17 @@ printed. It is used for two things:
 * an independent cross-check of nfkg's secret key rates
   (``tests/test_naive_crosscheck.py``).
 
+A second, *fairer* naive baseline lives at the end of the module
+(:func:`naive_matvec_evaluate`): the same formulas, the same Dinkelbach /
+water-filling / alternating optimisation and the same 3 x 3 determinant SKR, but every
+covariance is applied to vectors instead of being formed. A null-space projector is
+``P_perp x = x - U (U^H x)`` with ``U`` from a per-user thin SVD of the ``N x (2K-2)``
+(``N x (2K-1)``) matrix ``R~_k`` (``R~_ek``), and every trace ``Tr(R A R B)`` etc. of
+rank-one ``A``, ``B`` becomes a product of bilinear forms. No ``N x N`` matrix is
+formed, so it costs ``O(N K^3)`` per scenario instead of ``O(N^3)``; it is what a
+careful one-scenario-at-a-time implementation without nfkg's reduced coordinates
+would cost.
+
 Independence: the only part of nfkg used here is :mod:`nfkg.channel` (the channel
 vectors f_k, h_k of C(2)-(3), J(1)-(3)). Null spaces, precoder covariances,
 Dinkelbach, water-filling, the alternating optimisation and the secret key rate
@@ -84,6 +95,12 @@ __all__ = [
     "alternating_optimisation",
     "skr_general",
     "naive_evaluate",
+    "VecShape",
+    "orthonormal_range",
+    "svd_shapes_matvec",
+    "traces_matvec",
+    "skr_general_matvec",
+    "naive_matvec_evaluate",
     "SCHEMES",
 ]
 
@@ -489,4 +506,171 @@ def naive_evaluate(sc: NaiveScenario, scheme: str, shaping: str | None = None) -
     w_list = [p_s[k] * r_list[k] + p_n[k] * re_list[k] for k in range(n_users)]
     skr, cov = skr_general(f, h, w_list, var_a_unit, var_b, var_e)
     p_n_radiated = np.array([p_n[k] * np.trace(re_list[k]).real for k in range(n_users)])
+    return NaiveResult(scheme, shaping, skr, p_s, p_n_radiated, cov, ao_iterations=nit, budget_met=budget_met)
+
+
+# --------------------------------------------------------------------------- matrix-vector variant
+# The "fairer naive": the formulas above, with every N x N matrix replaced by its action on
+# vectors. Still one scenario at a time, one user at a time, per-user SVDs, Python loops.
+class VecShape:
+    r"""A covariance shape ``R`` (``N x N``, never formed) applied to vectors.
+
+    ``kind = 'null'``: ``P_perp(cols)/(N - r)`` with ``P_perp x = x - U (U^H x)``, ``U`` the
+    ``N x r`` orthonormal basis of the range of ``cols`` (J(14), J(16); the zero matrix when
+    ``N = r``). ``kind = 'beam'``: ``v v^H`` for a unit vector ``v`` (C's ``u_s u_s^H``, the
+    RAS and MRC beams, SPEC 8's matched shaping).
+    """
+
+    def __init__(self, kind: str, n_ant: int, basis: np.ndarray | None = None, beam: np.ndarray | None = None):
+        self.kind, self.n_ant, self.basis, self.beam = kind, int(n_ant), basis, beam
+        if kind == "null":
+            self.rank = basis.shape[1]
+            self.dim = self.n_ant - self.rank
+        elif kind != "beam":
+            raise ValueError(f"unknown shape kind {kind!r}")
+
+    @property
+    def trace(self) -> float:
+        """``Tr R``: 1 for a non-empty shape, 0 for the empty null space."""
+        return 1.0 if self.kind == "beam" or self.dim > 0 else 0.0
+
+    def perp(self, x: np.ndarray) -> np.ndarray:
+        """``P_perp x`` (``x``: ``(N,)`` or ``(N, m)``)."""
+        return x - self.basis @ (self.basis.conj().T @ x)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """``R x`` (``x``: ``(N,)`` or ``(N, m)``)."""
+        if self.kind == "beam":
+            return np.multiply.outer(self.beam, self.beam.conj() @ x) if x.ndim > 1 else \
+                self.beam * (self.beam.conj() @ x)
+        if self.dim == 0:
+            return np.zeros_like(x)
+        return self.perp(x) / self.dim
+
+
+def orthonormal_range(cols: np.ndarray) -> np.ndarray:
+    """``N x r`` orthonormal basis of the range of ``cols`` (``N x m``) by a thin SVD.
+
+    Rank tolerance as :func:`scipy.linalg.null_space` (used by the ``N x N`` variant):
+    singular values above ``max(N, m) * eps * s_max``.
+    """
+    n_ant, m = cols.shape
+    if m == 0:
+        return np.zeros((n_ant, 0), dtype=complex)
+    u, sv, _ = np.linalg.svd(cols, full_matrices=False)
+    tol = max(n_ant, m) * np.finfo(float).eps * (sv[0] if sv.size else 0.0)
+    return u[:, : int(np.count_nonzero(sv > tol))]
+
+
+def svd_shapes_matvec(f: np.ndarray, h: np.ndarray, shaping: str) -> tuple[list[VecShape], list[VecShape]]:
+    r"""``R_k`` and ``R_ek`` of every user (J(13)-(16), C IV, SPEC 8) as :class:`VecShape`.
+
+    Two thin SVDs per user: of ``R~_k = [f_{i!=k}, h_{i!=k}]`` (``N x (2K-2)``) and of
+    ``R~_ek = [f_1..f_K, h_{i!=k}]`` (``N x (2K-1)``).
+    """
+    n_users, n_ant = f.shape
+    r_list, re_list = [], []
+    for k in range(n_users):
+        others = [i for i in range(n_users) if i != k]
+        r_tilde = np.column_stack([f[i] for i in others] + [h[i] for i in others]) if others \
+            else np.zeros((n_ant, 0), dtype=complex)
+        r_tilde_e = np.column_stack([f[i] for i in range(n_users)] + [h[i] for i in others])
+        sig = VecShape("null", n_ant, basis=orthonormal_range(r_tilde))
+        if shaping == "matched":
+            v = sig.perp(f[k])
+            sig = VecShape("beam", n_ant, beam=v / np.linalg.norm(v))
+        elif shaping != "isotropic":
+            raise ValueError(f"unknown shaping {shaping!r}")
+        r_list.append(sig)
+        re_list.append(VecShape("null", n_ant, basis=orthonormal_range(r_tilde_e)))
+    return r_list, re_list
+
+
+def traces_matvec(r: VecShape, re: VecShape, h: np.ndarray, f: np.ndarray) -> dict[str, float]:
+    r"""The traces of :func:`traces` with ``A = h h^H``, ``B = f f^H`` as bilinear forms.
+
+    ``Tr(R A R B) = |h^H R f|^2``, ``Tr(R A) = h^H R h``, ``Tr(R B) = f^H R f``,
+    ``Tr(R_e A R B) = (f^H R_e h)(h^H R f)``, ``Tr(R_e A) = h^H R_e h``.
+    """
+    rf, rh, reh = r.apply(f), r.apply(h), re.apply(h)
+    h_r_f = np.vdot(h, rf)
+    return {
+        "RARB": float((h_r_f * h_r_f.conjugate()).real),
+        "RA": float(np.vdot(h, rh).real),
+        "RB": float(np.vdot(f, rf).real),
+        "ReARB": float((np.vdot(f, reh) * h_r_f).real),
+        "ReA": float(np.vdot(h, reh).real),
+    }
+
+
+def skr_general_matvec(f: np.ndarray, h: np.ndarray, w_list: list[list[tuple[float, VecShape]]],
+                       var_a_unit: float, var_b: float, var_e: float) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`skr_general` with ``W_k = sum_j P_j R_j`` applied to the ``2K + 1`` vectors
+    ``[g, f_1..f_K, h_1..h_K]`` (``g = sum_k f_k``) instead of being formed."""
+    n_users = f.shape[0]
+    g = f.sum(axis=0)
+    y = np.column_stack([g, *f, *h])                                  # N x (2K+1)
+    wy = [sum(p * sh.apply(y) for p, sh in wk) for wk in w_list]      # W_k y, K x (N x (2K+1))
+    w_tot_y = sum(wy)
+    skr = np.empty(n_users)
+    covs = np.empty((n_users, 3, 3), dtype=complex)
+    for k in range(n_users):
+        fk, hk = f[k], h[k]
+        jf, jh = 1 + k, 1 + n_users + k
+        var_ak = sum(p * sh.trace for p, sh in w_list[k]) * var_a_unit
+        c = np.empty((3, 3), dtype=complex)
+        c[0, 0] = np.vdot(g, wy[k][:, 0]).real + var_ak
+        c[0, 1] = np.vdot(g, wy[k][:, jf])
+        c[0, 2] = np.vdot(g, wy[k][:, jh])
+        c[1, 1] = np.vdot(fk, w_tot_y[:, jf]).real + var_b
+        c[1, 2] = np.vdot(fk, w_tot_y[:, jh])
+        c[2, 2] = np.vdot(hk, w_tot_y[:, jh]).real + var_e
+        c[1, 0], c[2, 0], c[2, 1] = c[0, 1].conj(), c[0, 2].conj(), c[1, 2].conj()
+        k_ae = c[np.ix_([0, 2], [0, 2])]
+        k_be = c[np.ix_([1, 2], [1, 2])]
+        ratio = (np.linalg.det(k_ae).real * np.linalg.det(k_be).real
+                 / (c[2, 2].real * np.linalg.det(c).real))
+        skr[k] = math.log2(ratio)
+        covs[k] = c
+    return skr, covs
+
+
+def naive_matvec_evaluate(sc: NaiveScenario, scheme: str, shaping: str | None = None) -> NaiveResult:
+    """:func:`naive_evaluate` without ``N x N`` matrices (same formulas, same optimiser)."""
+    f, h = sc.channels()
+    n_users, n_ant = f.shape
+    p_max, v = sc.p_max, sc.pilot_length
+    var_a_unit = sc.sigma2 / (v * sc.p_b)
+    var_b = var_e = sc.sigma2 / v
+    p_eq = p_max / n_users
+    zeros = np.zeros(n_users)
+
+    if scheme in ("ras", "mrc"):
+        if scheme == "ras":  # w_k = p_k 1/sqrt(N)
+            beams = [np.full(n_ant, 1.0 / math.sqrt(n_ant), dtype=complex)] * n_users
+        else:  # w_k = p_k f_k/||f_k||
+            beams = [f[k] / np.linalg.norm(f[k]) for k in range(n_users)]
+        w_list = [[(p_eq, VecShape("beam", n_ant, beam=b))] for b in beams]
+        skr, cov = skr_general_matvec(f, h, w_list, var_a_unit, var_b, var_e)
+        return NaiveResult(scheme, None, skr, np.full(n_users, p_eq), zeros, cov)
+    if scheme not in ("svd", "svd-pa"):
+        raise ValueError(f"unknown scheme {scheme!r}")
+
+    if shaping is None:
+        shaping = "matched" if n_users == 1 else "isotropic"
+    if n_ant < 2 * n_users - 1:
+        raise ValueError("N >= 2K - 1 required")
+    r_list, re_list = svd_shapes_matvec(f, h, shaping)
+    nit, budget_met = 0, True
+    if scheme == "svd":
+        p_s = np.full(n_users, p_eq / 2.0)
+        p_a = np.full(n_users, p_eq)
+    else:
+        tr = [traces_matvec(r_list[k], re_list[k], h[k], f[k]) for k in range(n_users)]
+        var_a_worst = p_max * var_a_unit
+        p_s, p_a, nit, budget_met = alternating_optimisation(tr, p_max, var_a_worst, var_b, var_e)
+    p_n = p_a - p_s
+    w_list = [[(p_s[k], r_list[k]), (p_n[k], re_list[k])] for k in range(n_users)]
+    skr, cov = skr_general_matvec(f, h, w_list, var_a_unit, var_b, var_e)
+    p_n_radiated = np.array([p_n[k] * re_list[k].trace for k in range(n_users)])
     return NaiveResult(scheme, shaping, skr, p_s, p_n_radiated, cov, ao_iterations=nit, budget_met=budget_met)
