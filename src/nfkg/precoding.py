@@ -367,7 +367,7 @@ def _equal_powers(scenario: Scenario) -> np.ndarray:
 def _ras(scenario: Scenario, shaping: None = None) -> PrecodingResult:
     n, k = scenario.n_ant, scenario.n_users
     geo = geometry(scenario)
-    inner = np.concatenate([geo.f, geo.h], axis=-2).conj().sum(axis=-1)     # x_p^H 1, (..., 2K)
+    inner = np.concatenate([geo.f.sum(axis=-1), geo.h.sum(axis=-1)], axis=-1).conj()  # x_p^H 1, (..., 2K)
     view = beam_view(np.broadcast_to(inner[..., None, :], (*inner.shape[:-1], k, 2 * k)),
                      np.full(inner.shape[:-1] + (k,), np.sqrt(n)))
     p = _equal_powers(scenario)
