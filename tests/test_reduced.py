@@ -187,3 +187,39 @@ def test_svd_pa_returns_the_equal_split_at_n_equal_2k_minus_1():
     # the engine, fed the returned split, gives the returned SKR
     skr, _ = score(s, pa.result.views, pa.result.powers)
     np.testing.assert_allclose(skr, pa.skr, rtol=1e-12)
+
+
+def test_whole_accepted_range_gives_finite_nonnegative_skr_and_pa_above_svd():
+    """Random scenarios over every key's accepted range (nfkg.limits), Eves on, near and far from
+    their users: every scheme and scoring returns a finite SKR >= 0 without a warning."""
+    import warnings
+
+    rng = np.random.default_rng(7)
+    n_done = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(40):
+            k = int(rng.integers(1, 5))
+            n = int(rng.choice([2 * k - 1, 2 * k, 8, 64, 512]))
+            ula = ULA(n, 10 ** rng.uniform(-1, 3) * 1e9, 10 ** rng.uniform(-2, 2), rng.uniform(0, 6))
+            r, psi = 10 ** rng.uniform(-1, 4, k), rng.uniform(-1.5, 1.5, k)
+            mode = rng.integers(3)
+            if mode == 0:
+                r_e, psi_e = r * (1 + rng.uniform(-1e-4, 1e-4, k)), psi
+            elif mode == 1:
+                r_e, psi_e = r, psi
+            else:
+                r_e, psi_e = 10 ** rng.uniform(-1, 4, k), rng.uniform(-1.5, 1.5, k)
+            try:
+                s = Scenario.from_dbm(ula, np.stack([r, psi], -1), np.stack([r_e, psi_e], -1),
+                                      pt_dbm=rng.uniform(-50, 60), noise_dbm=rng.uniform(-200, 60),
+                                      pilot_length=int(10 ** rng.uniform(0, 6)))
+            except ValueError:  # e.g. a node within 1 mm of an antenna
+                continue
+            n_done += 1
+            for scheme in ("ras", "mrc", "svd", "svd-pa"):
+                for scoring in ("general", "per-user"):
+                    ev = evaluate(s, scheme, scoring=scoring)
+                    assert np.all(np.isfinite(ev.skr)) and np.all(ev.skr >= 0), (scheme, scoring)
+            assert float(evaluate(s, "svd-pa").sum_skr) >= float(evaluate(s, "svd").sum_skr) * (1 - 1e-12)
+    assert n_done >= 30
