@@ -664,7 +664,12 @@ def alternating(
     """
     shape = s["s5"].shape
     n_users = shape[-1]
-    flat = lambda a: np.ascontiguousarray(np.broadcast_to(np.asarray(a, float), shape)).reshape(-1, n_users)  # noqa: E731
+    def flat(a):
+        a = np.asarray(a, float)
+        if a.shape != shape:
+            a = np.broadcast_to(a, shape)
+        return np.ascontiguousarray(a).reshape(-1, n_users)
+
     S = {k: flat(v) for k, v in s.items()}
     PM = np.ascontiguousarray(np.broadcast_to(np.asarray(p_max, float), shape[:-1])).reshape(-1)
     NA, NB, NE = flat(var_na), flat(var_nb), flat(var_ne)

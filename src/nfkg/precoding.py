@@ -446,7 +446,8 @@ def _svd_pa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: 
     _check_svd(scenario, shaping, jamming)
     sig, jam = svd_views(geometry(scenario).blocks(rtol), shaping, jamming)
     shape = (*scenario.batch_shape, scenario.n_users)
-    s = {key: np.broadcast_to(v, shape) for key, v in optimize.view_coefficients(sig, jam).items()}
+    s = {key: v if v.shape == shape else np.broadcast_to(v, shape)
+         for key, v in optimize.view_coefficients(sig, jam).items()}
     res = optimize.alternating(s, np.broadcast_to(scenario.p_max, scenario.batch_shape),
                                scenario.var_na_worst, scenario.var_nb, scenario.var_ne,
                                tol=tol, maxiter=maxiter)

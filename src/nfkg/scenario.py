@@ -84,7 +84,8 @@ class Scenario:
     def __post_init__(self) -> None:
         for name in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b", "sigma2_e"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
-        self.validate()
+        if not self._cache.pop("_checked_by_from_dbm", False):  # from_dbm checked the same in dBm
+            self.validate()
 
     @classmethod
     def from_dbm(
@@ -145,6 +146,7 @@ class Scenario:
             sigma2_b=dbm_2_watt(pick(noise_b_dbm)),
             sigma2_e=dbm_2_watt(pick(noise_e_dbm)),
             pilot_length=pilot_length,
+            _cache={"_checked_by_from_dbm": True},
         )
 
     # ------------------------------------------------------------------ checks
