@@ -106,6 +106,15 @@ def _stack_except(a: np.ndarray, k_axis_len: int) -> np.ndarray:
     return np.moveaxis(cols, -2, -3)
 
 
+def _residual(x: np.ndarray, q: np.ndarray, rtol: float | None) -> np.ndarray:
+    """``P_perp x``, set to 0 where it is round-off (below the rank tolerance times ``||x||``),
+    so that a beam is never a normalised round-off direction (e.g. targeted jamming at N = 2K-1)."""
+    res = project_out(x, q)
+    tol = max(x.shape[-1], q.shape[-1]) * np.finfo(float).eps if rtol is None else rtol
+    small = np.linalg.norm(res, axis=-1) <= tol * np.linalg.norm(x, axis=-1)
+    return np.where(small[..., None], 0.0, res)
+
+
 def svd_shapes(
     f: np.ndarray, h: np.ndarray, shaping: str = "isotropic", jamming: str = "isotropic",
     rtol: float | None = None,
@@ -152,11 +161,11 @@ def svd_shapes(
     if shaping == "isotropic":
         signal = Shape(q_k, rank_k, complement=True)
     else:
-        signal = Shape.beam(project_out(f, q_k))
+        signal = Shape.beam(_residual(f, q_k, rtol))
     if jamming == "isotropic":
         jam = Shape(q_e, rank_e, complement=True)
     else:
-        jam = Shape.beam(project_out(h, q_e))
+        jam = Shape.beam(_residual(h, q_e, rtol))
     return signal, jam
 
 
