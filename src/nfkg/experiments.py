@@ -88,6 +88,7 @@ SCHEME_LABELS: dict[str, str] = {
     "svd": "SVD w/o PA",
     "svd-pa": "SVD w/ PA",
     "svd-dlpa": "SVD w/ DLPA",
+    "svd-opt": "SVD opt (exact)",
 }
 
 #: Scheme columns of the conference figures (single user, matched shaping).
