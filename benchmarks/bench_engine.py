@@ -45,7 +45,6 @@ import json
 import math
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -169,20 +168,6 @@ def _print_row(row: dict, label: str) -> None:
 
 
 # --------------------------------------------------------------------------- memory
-def peak_alloc_bytes(fn) -> int:
-    """tracemalloc peak (numpy's buffers included) while ``fn`` runs once."""
-    fn()
-    gc.collect()
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    try:
-        fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak
-
-
 def memory(n_ant: int, n_users: int, batch: int) -> dict:
     """Part (c): tracemalloc peak of evaluate (and of the floor) vs ``2 B K N 16`` bytes."""
     users, eves = draw(batch, n_users, case_seed(n_ant, n_users, batch))
@@ -190,7 +175,8 @@ def memory(n_ant: int, n_users: int, batch: int) -> dict:
     out = {"N": n_ant, "K": n_users, "B": batch, "channel_bytes": chan_bytes, "rows": {}}
     for what in ("floor",) + SCHEMES:
         fn = floor_fn(n_ant, users, eves) if what == "floor" else nfkg_fn(n_ant, users, eves, what)
-        peak = peak_alloc_bytes(fn)
+        fn()  # warm-up: imports and caches outside the measurement
+        peak = bench_core.peak_alloc_bytes(fn)
         out["rows"][what] = {"peak_bytes": peak, "ratio": peak / chan_bytes}
         print(f"  memory {what:7s} tracemalloc peak {peak / 2**20:7.1f} MiB = {peak / chan_bytes:4.2f} x channels",
               flush=True)

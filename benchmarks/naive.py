@@ -432,6 +432,17 @@ def alternating_optimisation(tr: list[dict[str, float]], p_max: float, var_a_wor
 
 
 # --------------------------------------------------------------------------- SKR engine (SPEC 3-4)
+def _skr_of_upper(c: np.ndarray) -> float:
+    """Complete the Hermitian 3 x 3 ``c`` from its upper triangle (in place) and return
+    C(13)/J(18) literally: ``log2(det K_ae det K_be / (var(z_e) det K_abe))``."""
+    c[1, 0], c[2, 0], c[2, 1] = c[0, 1].conj(), c[0, 2].conj(), c[1, 2].conj()
+    k_ae = c[np.ix_([0, 2], [0, 2])]
+    k_be = c[np.ix_([1, 2], [1, 2])]
+    ratio = (np.linalg.det(k_ae).real * np.linalg.det(k_be).real
+             / (c[2, 2].real * np.linalg.det(c).real))
+    return math.log2(ratio)
+
+
 def skr_general(f: np.ndarray, h: np.ndarray, w_list: list[np.ndarray], var_a_unit: float,
                 var_b: float, var_e: float) -> tuple[np.ndarray, np.ndarray]:
     r"""SKR of every user from the general 3 x 3 covariance of SPEC 3, with full ``N x N`` matrices.
@@ -455,12 +466,7 @@ def skr_general(f: np.ndarray, h: np.ndarray, w_list: list[np.ndarray], var_a_un
         c[1, 1] = (fk.conj() @ w_tot @ fk).real + var_b
         c[1, 2] = fk.conj() @ w_tot @ hk
         c[2, 2] = (hk.conj() @ w_tot @ hk).real + var_e
-        c[1, 0], c[2, 0], c[2, 1] = c[0, 1].conj(), c[0, 2].conj(), c[1, 2].conj()
-        k_ae = c[np.ix_([0, 2], [0, 2])]
-        k_be = c[np.ix_([1, 2], [1, 2])]
-        ratio = (np.linalg.det(k_ae).real * np.linalg.det(k_be).real
-                 / (c[2, 2].real * np.linalg.det(c).real))
-        skr[k] = math.log2(ratio)
+        skr[k] = _skr_of_upper(c)
         covs[k] = c
     return skr, covs
 
@@ -625,12 +631,7 @@ def skr_general_matvec(f: np.ndarray, h: np.ndarray, w_list: list[list[tuple[flo
         c[1, 1] = np.vdot(fk, w_tot_y[:, jf]).real + var_b
         c[1, 2] = np.vdot(fk, w_tot_y[:, jh])
         c[2, 2] = np.vdot(hk, w_tot_y[:, jh]).real + var_e
-        c[1, 0], c[2, 0], c[2, 1] = c[0, 1].conj(), c[0, 2].conj(), c[1, 2].conj()
-        k_ae = c[np.ix_([0, 2], [0, 2])]
-        k_be = c[np.ix_([1, 2], [1, 2])]
-        ratio = (np.linalg.det(k_ae).real * np.linalg.det(k_be).real
-                 / (c[2, 2].real * np.linalg.det(c).real))
-        skr[k] = math.log2(ratio)
+        skr[k] = _skr_of_upper(c)
         covs[k] = c
     return skr, covs
 

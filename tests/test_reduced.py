@@ -6,7 +6,7 @@ import pytest
 from nfkg import optimize as opt
 from nfkg.channel import ULA
 from nfkg.precoding import evaluate, score, svd_shapes
-from nfkg.reduced import channel_coordinates, geometry, svd_blocks, svd_views
+from nfkg.reduced import channel_coordinates, geometry, svd_views
 from nfkg.scenario import Scenario
 from nfkg.secrecy import alpha_factored, covariance_from_rows, skr_factored
 
@@ -78,13 +78,26 @@ def test_view_coefficients_match_n_space_and_wedge_is_exact():
 
 
 def test_wedge_survives_where_the_difference_cancels():
-    """Eve 0.1 mm behind her user: s2 s5 - s1 loses ~10 digits, the product form keeps them."""
-    s = Scenario.from_dbm(ULA(256, 30e9), users=[(12.0, 0.2)], eves=[(12.0001, 0.2)], pt_dbm=20)
-    t = geometry(s).blocks()
-    c = opt.view_coefficients(*svd_views(t, "isotropic", "isotropic"))
-    exact = (t.t11 * t.t22) ** 2 / 256.0**2  # K = 1: R_k = I/N
-    np.testing.assert_allclose(c["w"], exact, rtol=1e-14)
-    assert abs((c["s2"] * c["s5"] - c["s1"]) / exact - 1) > 1e-7     # the difference has lost digits
+    """Eve 0.1 mm behind her user: s2 s5 - s1 loses ~10 digits, the product form keeps them.
+
+    Reference: the Gram determinant (|f|^2 |h|^2 - |f^H h|^2)/N^2 of K = 1's R = I/N, from
+    50-digit channels (tests/mpref.py, no nfkg code).
+    """
+    import mpmath as mp
+    import mpref
+
+    n_ant, fc = 256, 30e9
+    s = Scenario.from_dbm(ULA(n_ant, fc), users=[(12.0, 0.2)], eves=[(12.0001, 0.2)], pt_dbm=20)
+    c = opt.view_coefficients(*svd_views(geometry(s).blocks(), "isotropic", "isotropic"))
+    with mp.workdps(50):
+        lam = mpref.C_LIGHT / mp.mpf(fc)
+        f = mpref.channel(12.0, 0.2, n_ant, lam, lam / 2)
+        h = mpref.channel(12.0001, 0.2, n_ant, lam, lam / 2)
+        nf, nh = sum(abs(x) ** 2 for x in f), sum(abs(x) ** 2 for x in h)
+        fh = abs(mp.fsum(mp.conj(x) * y for x, y in zip(f, h))) ** 2
+        exact = float((nf * nh - fh) / n_ant**2)
+    np.testing.assert_allclose(c["w"], exact, rtol=1e-9)              # measured 2.4e-11
+    assert abs((c["s2"] * c["s5"] - c["s1"]) / exact - 1) > 1e-8     # the difference: 1.4e-7 off
 
 
 def test_power_sweep_factors_the_channels_once():

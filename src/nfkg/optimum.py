@@ -35,7 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .optimize import OptimizeResult, _wedge
+from .optimize import OptimizeResult, _wedge, alpha_of_powers
+from .secrecy import skr_of_alpha
 
 __all__ = ["true_skr", "exact_allocation"]
 
@@ -65,30 +66,29 @@ def true_skr(s: dict[str, np.ndarray], p_s: ArrayLike, p_n: ArrayLike, t_s: Arra
     -------
     skr : ndarray ``(..., K)`` [bits]; with ``grad``: ``(skr, d_ps, d_pn)`` [bits/W].
     """
-    p_s = np.asarray(p_s, float)
-    p_n = np.asarray(p_n, float)
-    s1, s2, s3, s4, s5 = (s[k] for k in ("s1", "s2", "s3", "s4", "s5"))
-    w = _wedge(s)
-    num = p_s * s5 * (p_n * s4 + var_ne) + p_s**2 * w - p_s * p_n * s3
-    den = p_s * s2 + p_n * s4 + var_ne
-    a = np.maximum(num / den, 0.0)
-    na = kappa * (p_s * t_s + p_n * t_n)
+    p_s = np.maximum(np.asarray(p_s, float), 0.0)  # powers; a solver may step just below 0
+    p_n = np.maximum(np.asarray(p_n, float), 0.0)
+    a = alpha_of_powers(s, p_s, p_n, var_ne)               # J(42), cancellation-free
+    na = kappa * (p_s * t_s + p_n * t_n)                   # true BS noise, J(11)
+    skr = skr_of_alpha(a, na, var_nb)
+    if not grad:
+        return skr
+    # d SKR = d log2(1 + g), g = a^2 / (c a + d), c = na + nb, d = na nb
     c = na + var_nb
     d = na * var_nb
     big_d = c * a + d
     ok = (a > 0) & (big_d > 0)
     safe_d = np.where(ok, big_d, 1.0)
     g = np.where(ok, a * a / safe_d, 0.0)
-    skr = np.log1p(g) / _LN2
-    if not grad:
-        return skr
     dg_da = np.where(ok, a * (a * c + 2.0 * d) / safe_d**2, 0.0)
     dg_dna = np.where(ok, -a * a * (a + var_nb) / safe_d**2, 0.0)
-    dnum_ps = s5 * (p_n * s4 + var_ne) + 2.0 * p_s * w - p_n * s3
-    dnum_pn = p_s * s5 * s4 - p_s * s3
-    pos = num > 0
-    da_ps = np.where(pos, (dnum_ps * den - num * s2) / den**2, np.maximum(dnum_ps / den, 0.0))
-    da_pn = np.where(pos, (dnum_pn * den - num * s4) / den**2, 0.0)
+    # a = num / den: da = (d num - a d den) / den
+    s2, s3, s4, s5 = (s[k] for k in ("s2", "s3", "s4", "s5"))
+    den = p_s * s2 + p_n * s4 + var_ne
+    dnum_ps = s5 * (p_n * s4 + var_ne) + 2.0 * p_s * _wedge(s) - p_n * s3
+    dnum_pn = p_s * (s5 * s4 - s3)
+    da_ps = np.where(a > 0, (dnum_ps - a * s2) / den, np.maximum(dnum_ps / den, 0.0))
+    da_pn = np.where(a > 0, (dnum_pn - a * s4) / den, 0.0)
     scale = 1.0 / (_LN2 * (1.0 + g))
     d_ps = scale * (dg_da * da_ps + dg_dna * kappa * t_s)
     d_pn = scale * (dg_da * da_pn + dg_dna * kappa * t_n)

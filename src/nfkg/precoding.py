@@ -1,23 +1,29 @@
 r"""Precoding schemes and their evaluation by the secrecy engine (SPEC 5).
 
 A scheme turns a :class:`~nfkg.scenario.Scenario` into precoder covariances
-:math:`W_k = \sum_j P_{j,k} R_{j,k}` (unit-trace :class:`~nfkg.subspace.Shape`\ s, never
-N x N matrices) and a power split :math:`P_{S,k}, P_{N,k}`. Every scheme is then
-scored by the general engine of :mod:`nfkg.secrecy` with the true noise of SPEC 3.
+:math:`W_k = \sum_j P_{j,k} R_{j,k}` (unit-trace shapes seen from the 2K channels,
+:class:`~nfkg.reduced.ShapeView`, never N x N matrices) and a power split
+:math:`P_{S,k}, P_{N,k}`. Every scheme is then scored by the exact engine of
+:mod:`nfkg.secrecy` with the true noise of SPEC 3. The N-space precoders (for
+sampling) are built on demand by :mod:`nfkg.subspace`.
 
 Schemes (registry names)
 ------------------------
 ``ras``     RAS w/o P, J VII-A(a): :math:`w_k = p_k \mathbf 1/\sqrt N`.
 ``mrc``     MRC, C V-B, J VII-A(b): :math:`w_k = p_k f_k/\|f_k\|`.
 ``svd``     SVD w/o PA: :math:`P_{a,k} = P_{\max}/K`, :math:`P_{S,k} = P_{N,k} = P_{a,k}/2`.
-``svd-pa``  SVD w/ PA: Dinkelbach (K = 1, C Alg. 1) or alternating optimisation (J IV).
+``svd-pa``  SVD w/ PA: Dinkelbach (K = 1, C Alg. 1) or alternating optimisation (J IV),
+            then the better of that split and the equal split under the true noise.
+``svd-opt`` The exact split of J(41) with the true noise (:mod:`nfkg.optimum`).
 
 New schemes plug in with :func:`register_scheme`.
 
 Contents
 --------
-PrecoderCovariance, svd_shapes, PrecodingResult, Evaluation,
-register_scheme, get_scheme, scheme_names, precode, evaluate, default_shaping
+PrecodingResult, Evaluation, register_scheme, get_scheme, scheme_names, precode,
+evaluate, score, radiated_power, true_objective, default_shaping
+PrecoderCovariance, svd_shapes
+    Re-exported from :mod:`nfkg.subspace` (N-space realisation).
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ from typing import Any, Callable
 import numpy as np
 
 from . import optimize
-from .reduced import ShapeView, beam_view, geometry, svd_views
+from .reduced import JAMMINGS, SHAPINGS, ShapeView, beam_view, check_svd_options, geometry, svd_views
 from .scenario import Scenario
-from .secrecy import covariance_from_rows, observation_rows, skr_factored, skr_of_alpha
-from .subspace import Shape, project_out, orthonormal_basis
+from .secrecy import covariance_from_rows, observation_rows, skr_factored
+from .optimum import exact_allocation, true_skr
+from .subspace import PrecoderCovariance, Shape, svd_shapes
 
 __all__ = [
     "SHAPINGS",
@@ -54,119 +61,6 @@ __all__ = [
     "evaluate",
 ]
 
-SHAPINGS = ("matched", "isotropic")
-JAMMINGS = ("isotropic", "targeted")
-
-
-@dataclass(frozen=True)
-class PrecoderCovariance:
-    r"""Per-user precoder covariances :math:`W_k = \sum_j P_{j,k} R_{j,k}`.
-
-    Attributes
-    ----------
-    shapes : tuple of Shape
-        The unit-trace shapes :math:`R_j`, each batched ``(..., K)``.
-    powers : ndarray, shape ``(..., K, J)``
-        Power on each shape [W].
-    """
-
-    shapes: tuple[Shape, ...]
-    powers: np.ndarray
-
-    @property
-    def trace(self) -> np.ndarray:
-        r""":math:`\mathrm{tr}\,W_k = P_{a,k}` actually radiated, ``(..., K)``."""
-        return sum(self.powers[..., j] * sh.trace for j, sh in enumerate(self.shapes))
-
-    def gram(self, x: np.ndarray) -> np.ndarray:
-        r"""Bilinear forms :math:`x_p^H W_k x_q` for every user k.
-
-        Parameters
-        ----------
-        x : ndarray, shape ``(..., N, M)``
-
-        Returns
-        -------
-        ndarray, shape ``(..., K, M, M)``
-        """
-        xk = x[..., None, :, :]
-        return sum(self.powers[..., j, None, None] * sh.gram(xk) for j, sh in enumerate(self.shapes))
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` precoders :math:`w_k \\sim \\mathcal{CN}(0, W_k)`, shape ``(size, ..., K, N)``."""
-        return sum(np.sqrt(self.powers[..., j, None]) * sh.sample(rng, size)
-                   for j, sh in enumerate(self.shapes))
-
-
-def _stack_except(a: np.ndarray, k_axis_len: int) -> np.ndarray:
-    """``(..., K, N)`` -> ``(..., K, N, K-1)``: for each k the other users' vectors as columns."""
-    idx = np.array([[i for i in range(k_axis_len) if i != k] for k in range(k_axis_len)], dtype=int)
-    idx = idx.reshape(k_axis_len, k_axis_len - 1)
-    cols = np.swapaxes(a, -1, -2)[..., idx]  # (..., N, K, K-1)
-    return np.moveaxis(cols, -2, -3)
-
-
-def _residual(x: np.ndarray, q: np.ndarray, rtol: float | None) -> np.ndarray:
-    """``P_perp x``, set to 0 where it is round-off (below the rank tolerance times ``||x||``),
-    so that a beam is never a normalised round-off direction (e.g. targeted jamming at N = 2K-1)."""
-    res = project_out(x, q)
-    tol = max(x.shape[-1], q.shape[-1]) * np.finfo(float).eps if rtol is None else rtol
-    small = np.linalg.norm(res, axis=-1) <= tol * np.linalg.norm(x, axis=-1)
-    return np.where(small[..., None], 0.0, res)
-
-
-def svd_shapes(
-    f: np.ndarray, h: np.ndarray, shaping: str = "isotropic", jamming: str = "isotropic",
-    rtol: float | None = None,
-) -> tuple[Shape, Shape]:
-    r"""Signal and jamming shapes :math:`R_k, R_{ek}` of SVD precoding, J(13)-(16), C IV.
-
-    :math:`\tilde R_k = [f_{i\ne k}, h_{i\ne k}]` (``N x (2K-2)``) and
-    :math:`\tilde R_{ek} = [f_1..f_K, h_{i\ne k}]` (``N x (2K-1)``) are reduced to
-    orthonormal bases by a thin SVD with a rank tolerance.
-
-    Parameters
-    ----------
-    f, h : ndarray, shape ``(..., K, N)``
-    shaping : {'isotropic', 'matched'}
-        Signal part. ``isotropic``: :math:`P_\perp(\tilde R_k)/(N - r_k)` (J).
-        ``matched``: :math:`vv^H`, :math:`v = P_\perp f_k/\|P_\perp f_k\|` (C's
-        :math:`u_su_s^H` for K = 1; SPEC 8 for K > 1).
-    jamming : {'isotropic', 'targeted'}
-        Jamming part. ``isotropic``: :math:`P_\perp(\tilde R_{ek})/(N - r_{ek})` (C, J).
-        ``targeted``: :math:`qq^H`, :math:`q = P_\perp h_k/\|P_\perp h_k\|` (SPEC 8).
-    rtol : float, optional
-        Rank tolerance, see :func:`~nfkg.subspace.orthonormal_basis`.
-
-    Raises
-    ------
-    ValueError
-        If ``N < 2K - 1`` or an option is unknown.
-    """
-    n_users, n_ant = f.shape[-2], f.shape[-1]
-    if n_ant < 2 * n_users - 1:
-        raise ValueError(f"antennas: SVD precoding needs N >= 2K-1 = {2 * n_users - 1} for K = {n_users} "
-                         f"users, got N = {n_ant}")
-    if shaping not in SHAPINGS:
-        raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")
-    if jamming not in ("isotropic", "targeted"):
-        raise ValueError(f"jamming: must be 'isotropic' or 'targeted', got {jamming!r}")
-    f_others = _stack_except(f, n_users)
-    h_others = _stack_except(h, n_users)
-    f_all = np.broadcast_to(np.swapaxes(f, -1, -2)[..., None, :, :], (*f.shape[:-1], n_ant, n_users))
-    r_tilde = np.concatenate([f_others, h_others], axis=-1)  # (..., K, N, 2K-2)
-    r_tilde_e = np.concatenate([f_all, h_others], axis=-1)   # (..., K, N, 2K-1)
-    q_k, rank_k = orthonormal_basis(r_tilde, rtol)
-    q_e, rank_e = orthonormal_basis(r_tilde_e, rtol)
-    if shaping == "isotropic":
-        signal = Shape(q_k, rank_k, complement=True)
-    else:
-        signal = Shape.beam(_residual(f, q_k, rtol))
-    if jamming == "isotropic":
-        jam = Shape(q_e, rank_e, complement=True)
-    else:
-        jam = Shape.beam(_residual(h, q_e, rtol))
-    return signal, jam
 
 
 @dataclass(frozen=True)
@@ -413,14 +307,7 @@ def _svd_realizer(scenario, shaping, jamming, rtol, powers):
 
 
 def _check_svd(scenario: Scenario, shaping: str, jamming: str) -> None:
-    n_users, n_ant = scenario.n_users, scenario.n_ant
-    if n_ant < 2 * n_users - 1:
-        raise ValueError(f"antennas: SVD precoding needs N >= 2K-1 = {2 * n_users - 1} for K = {n_users} "
-                         f"users, got N = {n_ant}")
-    if shaping not in SHAPINGS:
-        raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")
-    if jamming not in JAMMINGS:
-        raise ValueError(f"jamming: must be one of {', '.join(JAMMINGS)}, got {jamming!r}")
+    check_svd_options(scenario.n_ant, scenario.n_users, shaping, jamming)
 
 
 @register_scheme("svd", "SVD w/o PA: null-space precoding, P_a = P_max/K split equally (C IV, J VII-A(c))",
@@ -439,13 +326,12 @@ def true_objective(scenario: Scenario, s: dict[str, np.ndarray], sig: ShapeView,
                    p_s: np.ndarray, p_n: np.ndarray) -> np.ndarray:
     r"""Per-user SKR of an SVD power split with the true BS noise, J(22) with J(11)'s noise, exact.
 
-    :math:`\alpha_k` from J(42) in its cancellation-free form and
-    :math:`\hat\sigma_{a,k}^2 = P_{a,k}\sigma_a^2/(VP_b)` with the power actually radiated.
-    For SVD precoders this equals the engine's SKR (both scorings).
+    :func:`nfkg.optimum.true_skr` with the scenario's noise: :math:`\alpha_k` from J(42) in
+    its cancellation-free form and :math:`\hat\sigma_{a,k}^2 = P_{a,k}\sigma_a^2/(VP_b)` with
+    the power actually radiated. For SVD precoders this equals the engine's SKR (both scorings).
     """
-    a = optimize.alpha_of_powers(s, p_s, p_n, scenario.var_ne)
-    p_a = p_s * sig.trace + p_n * jam.trace
-    return skr_of_alpha(a, scenario.var_na(p_a), scenario.var_nb)
+    kappa = (scenario.sigma2_a / (scenario.pilot_length * scenario.p_b))[..., None]
+    return true_skr(s, p_s, p_n, sig.trace, jam.trace, kappa, scenario.var_nb, scenario.var_ne)
 
 
 @register_scheme("svd-pa", "SVD w/ PA: Dinkelbach (K=1, C Alg. 1) / alternating optimisation with "
@@ -488,8 +374,6 @@ def _svd_pa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: 
                  uses_shaping=True)
 def _svd_opt(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
              n_random: int = 4, seed: int = 0) -> PrecodingResult:
-    from .optimum import exact_allocation
-
     _check_svd(scenario, shaping, jamming)
     pa = _svd_pa(scenario, shaping, jamming, rtol)
     sig, jam = pa.views

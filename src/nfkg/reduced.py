@@ -56,9 +56,29 @@ __all__ = [
     "svd_views",
     "beam_view",
     "rank_tolerance",
+    "SHAPINGS",
+    "JAMMINGS",
+    "check_svd_options",
     "Geometry",
     "geometry",
 ]
+
+#: Signal shapings of the SVD schemes (J: isotropic; C and SPEC 8: matched).
+SHAPINGS: tuple[str, ...] = ("matched", "isotropic")
+#: Jamming shapes of the SVD schemes (C, J: isotropic; SPEC 8: targeted).
+JAMMINGS: tuple[str, ...] = ("isotropic", "targeted")
+
+
+def check_svd_options(n_ant: int, n_users: int, shaping: str, jamming: str) -> None:
+    """``ValueError`` naming the key for ``N < 2K - 1`` or an unknown shaping/jamming (SPEC 5)."""
+    if n_ant < 2 * n_users - 1:
+        raise ValueError(f"antennas: SVD precoding needs N >= 2K-1 = {2 * n_users - 1} for K = {n_users} "
+                         f"users, got N = {n_ant}")
+    if shaping not in SHAPINGS:
+        raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")
+    if jamming not in JAMMINGS:
+        raise ValueError(f"jamming: must be one of {', '.join(JAMMINGS)}, got {jamming!r}")
+
 
 #: Default batch chunk of the N-dimensional QR (bounds its temporaries).
 QR_CHUNK = 64
@@ -261,6 +281,7 @@ def svd_views(blocks: SvdBlocks, shaping: str = "isotropic", jamming: str = "iso
     """
     t11, t12, t22 = blocks.t11, blocks.t12, blocks.t22
     n_users = t11.shape[-1]
+    check_svd_options(blocks.n_ant, n_users, shaping, jamming)
     batch = t11.shape[:-1]
     k = np.arange(n_users)
     if shaping == "isotropic":
@@ -271,24 +292,20 @@ def svd_views(blocks: SvdBlocks, shaping: str = "isotropic", jamming: str = "iso
         sig[..., k, n_users + k, 0] = np.conj(t12) * scale
         sig[..., k, n_users + k, 1] = t22 * scale
         sig_trace = (dim > 0).astype(float)
-    elif shaping == "matched":
+    else:  # matched
         sig = _scatter(n_users, batch, 1)
         sig[..., k, k, 0] = t11
         sig[..., k, n_users + k, 0] = np.conj(t12)
         sig_trace = (t11 > 0).astype(float)
-    else:
-        raise ValueError(f"shaping: must be 'matched' or 'isotropic', got {shaping!r}")
     jam = _scatter(n_users, batch, 1)
     if jamming == "isotropic":
         dim = blocks.dim_ek
         scale = np.where(dim > 0, 1.0 / np.sqrt(np.maximum(dim, 1)), 0.0)
         jam[..., k, n_users + k, 0] = t22 * scale
         jam_trace = (dim > 0).astype(float)
-    elif jamming == "targeted":
+    else:  # targeted
         jam[..., k, n_users + k, 0] = t22
         jam_trace = (t22 > 0).astype(float)
-    else:
-        raise ValueError(f"jamming: must be 'isotropic' or 'targeted', got {jamming!r}")
     return ShapeView(sig, sig_trace, shaping), ShapeView(jam, jam_trace, jamming)
 
 

@@ -19,7 +19,7 @@ Scenario
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -60,6 +60,9 @@ class Scenario:
         Noise powers at the BS (per antenna), users and Eves [W].
     pilot_length : int
         Pilot length V.
+    checked : bool, init only
+        ``True`` skips :meth:`validate` (for :meth:`from_dbm`, which has just checked
+        every value with messages in dBm); leave it ``False``.
 
     Examples
     --------
@@ -80,11 +83,12 @@ class Scenario:
     sigma2_e: np.ndarray
     pilot_length: int = 1
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    checked: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, checked: bool) -> None:
         for name in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b", "sigma2_e"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
-        if not self._cache.pop("_checked_by_from_dbm", False):  # from_dbm checked the same in dBm
+        if not checked:
             self.validate()
 
     @classmethod
@@ -146,7 +150,7 @@ class Scenario:
             sigma2_b=dbm_2_watt(pick(noise_b_dbm)),
             sigma2_e=dbm_2_watt(pick(noise_e_dbm)),
             pilot_length=pilot_length,
-            _cache={"_checked_by_from_dbm": True},
+            checked=True,  # every value was just checked above, in the units the caller gave (dBm)
         )
 
     # ------------------------------------------------------------------ checks

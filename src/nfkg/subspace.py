@@ -1,4 +1,4 @@
-"""Low-rank subspaces and unit-trace covariance shapes, without N x N matrices.
+r"""Low-rank subspaces and unit-trace covariance shapes, without N x N matrices.
 
 Every precoder covariance in nfkg is a weighted sum of *shapes* ``R`` with
 ``tr R = 1``, each of one of two kinds (SPEC 5):
@@ -19,6 +19,11 @@ project_out
     ``x - Q (Q^H x)``.
 Shape
     A unit-trace covariance shape (span or complement), batched.
+PrecoderCovariance
+    Per-user :math:`W_k = \sum_j P_{j,k} R_{j,k}` of N-space shapes (sampling precoders).
+svd_shapes
+    J(13)-(16) in N-space by thin SVDs: the independent counterpart of
+    :func:`nfkg.reduced.svd_views`, used to sample SVD precoders and in the tests.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["orthonormal_basis", "project_out", "Shape"]
+from .reduced import check_svd_options
+
+__all__ = ["orthonormal_basis", "project_out", "Shape", "PrecoderCovariance", "svd_shapes"]
 
 
 def orthonormal_basis(a: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +182,112 @@ class Shape:
             return project_out(z, self.basis) * scale
         z = _crandn(rng, (size, *batch, m))
         return np.einsum("...nm,...m->...n", self.basis, z) * scale
+
+
+@dataclass(frozen=True)
+class PrecoderCovariance:
+    r"""Per-user precoder covariances :math:`W_k = \sum_j P_{j,k} R_{j,k}`.
+
+    Attributes
+    ----------
+    shapes : tuple of Shape
+        The unit-trace shapes :math:`R_j`, each batched ``(..., K)``.
+    powers : ndarray, shape ``(..., K, J)``
+        Power on each shape [W].
+    """
+
+    shapes: tuple[Shape, ...]
+    powers: np.ndarray
+
+    @property
+    def trace(self) -> np.ndarray:
+        r""":math:`\mathrm{tr}\,W_k = P_{a,k}` actually radiated, ``(..., K)``."""
+        return sum(self.powers[..., j] * sh.trace for j, sh in enumerate(self.shapes))
+
+    def gram(self, x: np.ndarray) -> np.ndarray:
+        r"""Bilinear forms :math:`x_p^H W_k x_q` for every user k.
+
+        Parameters
+        ----------
+        x : ndarray, shape ``(..., N, M)``
+
+        Returns
+        -------
+        ndarray, shape ``(..., K, M, M)``
+        """
+        xk = x[..., None, :, :]
+        return sum(self.powers[..., j, None, None] * sh.gram(xk) for j, sh in enumerate(self.shapes))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` precoders :math:`w_k \\sim \\mathcal{CN}(0, W_k)`, shape ``(size, ..., K, N)``."""
+        return sum(np.sqrt(self.powers[..., j, None]) * sh.sample(rng, size)
+                   for j, sh in enumerate(self.shapes))
+
+
+def _stack_except(a: np.ndarray, k_axis_len: int) -> np.ndarray:
+    """``(..., K, N)`` -> ``(..., K, N, K-1)``: for each k the other users' vectors as columns."""
+    idx = np.array([[i for i in range(k_axis_len) if i != k] for k in range(k_axis_len)], dtype=int)
+    idx = idx.reshape(k_axis_len, k_axis_len - 1)
+    cols = np.swapaxes(a, -1, -2)[..., idx]  # (..., N, K, K-1)
+    return np.moveaxis(cols, -2, -3)
+
+
+def _residual(x: np.ndarray, q: np.ndarray, rtol: float | None) -> np.ndarray:
+    """``P_perp x``, set to 0 where it is round-off (below the rank tolerance times ``||x||``),
+    so that a beam is never a normalised round-off direction (e.g. targeted jamming at N = 2K-1)."""
+    res = project_out(x, q)
+    tol = max(x.shape[-1], q.shape[-1]) * np.finfo(float).eps if rtol is None else rtol
+    small = np.linalg.norm(res, axis=-1) <= tol * np.linalg.norm(x, axis=-1)
+    return np.where(small[..., None], 0.0, res)
+
+
+def svd_shapes(
+    f: np.ndarray, h: np.ndarray, shaping: str = "isotropic", jamming: str = "isotropic",
+    rtol: float | None = None,
+) -> tuple[Shape, Shape]:
+    r"""Signal and jamming shapes :math:`R_k, R_{ek}` of SVD precoding, J(13)-(16), C IV.
+
+    :math:`\tilde R_k = [f_{i\ne k}, h_{i\ne k}]` (``N x (2K-2)``) and
+    :math:`\tilde R_{ek} = [f_1..f_K, h_{i\ne k}]` (``N x (2K-1)``) are reduced to
+    orthonormal bases by a thin SVD with a rank tolerance.
+
+    Parameters
+    ----------
+    f, h : ndarray, shape ``(..., K, N)``
+    shaping : {'isotropic', 'matched'}
+        Signal part. ``isotropic``: :math:`P_\perp(\tilde R_k)/(N - r_k)` (J).
+        ``matched``: :math:`vv^H`, :math:`v = P_\perp f_k/\|P_\perp f_k\|` (C's
+        :math:`u_su_s^H` for K = 1; SPEC 8 for K > 1).
+    jamming : {'isotropic', 'targeted'}
+        Jamming part. ``isotropic``: :math:`P_\perp(\tilde R_{ek})/(N - r_{ek})` (C, J).
+        ``targeted``: :math:`qq^H`, :math:`q = P_\perp h_k/\|P_\perp h_k\|` (SPEC 8).
+    rtol : float, optional
+        Rank tolerance, see :func:`~nfkg.subspace.orthonormal_basis`.
+
+    Raises
+    ------
+    ValueError
+        If ``N < 2K - 1`` or an option is unknown.
+    """
+    n_users, n_ant = f.shape[-2], f.shape[-1]
+    check_svd_options(n_ant, n_users, shaping, jamming)
+    f_others = _stack_except(f, n_users)
+    h_others = _stack_except(h, n_users)
+    f_all = np.broadcast_to(np.swapaxes(f, -1, -2)[..., None, :, :], (*f.shape[:-1], n_ant, n_users))
+    r_tilde = np.concatenate([f_others, h_others], axis=-1)  # (..., K, N, 2K-2)
+    r_tilde_e = np.concatenate([f_all, h_others], axis=-1)   # (..., K, N, 2K-1)
+    q_k, rank_k = orthonormal_basis(r_tilde, rtol)
+    q_e, rank_e = orthonormal_basis(r_tilde_e, rtol)
+    if shaping == "isotropic":
+        signal = Shape(q_k, rank_k, complement=True)
+    else:
+        signal = Shape.beam(_residual(f, q_k, rtol))
+    if jamming == "isotropic":
+        jam = Shape(q_e, rank_e, complement=True)
+    else:
+        jam = Shape.beam(_residual(h, q_e, rtol))
+    return signal, jam
+
 
 
 def _crandn(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
