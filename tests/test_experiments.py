@@ -46,7 +46,7 @@ def test_figure_ids_and_presets():
         assert p.params["shaping"] == ("matched" if fid.startswith("c") else "isotropic")
         assert p.x_key in p.params
     assert PRESETS["c3"].params["schemes"] == ("mrc", "svd", "svd-pa")
-    assert PRESETS["j5"].params["schemes"] == ("ras", "mrc", "svd", "svd-pa")
+    assert PRESETS["j5"].params["schemes"] == ("ras", "mrc", "svd", "svd-pa", "svd-dlpa")
 
 
 def test_preset_grids_contain_special_points():
@@ -81,9 +81,11 @@ def test_every_figure_runs_small(fid):
 
 def test_labels_and_j8_labels():
     assert list(run_figure("c3", SMALL["c3"]).curves) == ["MRC", "SVD w/o PA", "SVD w/ PA"]
-    assert list(run_figure("j5", SMALL["j5"]).curves) == ["RAS w/o P", "MRC", "SVD w/o PA", "SVD w/ PA"]
+    assert list(run_figure("j5", SMALL["j5"]).curves) == ["RAS w/o P", "MRC", "SVD w/o PA", "SVD w/ PA",
+                                                          "SVD w/ DLPA"]
     labels = list(run_figure("j8", SMALL["j8"]).curves)
-    assert "SVD w/ PA, K=4" in labels and "MRC, K=6" in labels and len(labels) == 8
+    assert "SVD w/ PA, K=4" in labels and "MRC, K=6" in labels and "SVD w/ DLPA, K=6" in labels
+    assert len(labels) == 10
 
 
 def test_overrides_replace_values():
@@ -134,7 +136,7 @@ def test_j7_and_j8_loops_match_single_runs():
     for label in j5.curves:
         assert j7.curves[label][1] == pytest.approx(j5.curves[label][0], rel=1e-9)
     j8 = run_figure("j8", {"pt_dbm": [10.0], "n_users": [4]})
-    assert list(j8.curves) == [f"{SCHEME_LABELS[s]}, K=4" for s in ("ras", "mrc", "svd", "svd-pa")]
+    assert list(j8.curves) == [f"{SCHEME_LABELS[s]}, K=4" for s in ("ras", "mrc", "svd", "svd-pa", "svd-dlpa")]
 
 
 # --------------------------------------------------------------------------- the papers' claims
@@ -189,7 +191,7 @@ def test_j4_about_zero_at_dpsi_0():
     claims = _claims(data)
     assert _about_zero(claims, "SKR about 0 at dpsi = 0").holds
     assert claims["SVD w/ PA has its minimum at dpsi = 0"].holds
-    assert claims["SVD w/ DLPA has its minimum at dpsi = 0"].status == "not checked"
+    assert claims["SVD w/ DLPA has its minimum at dpsi = 0"].status in ("holds", "fails")
 
 
 def test_j6_dip_at_dr_0():
@@ -211,12 +213,12 @@ def test_j5_gain_claims_are_compared_not_forced():
     claims = check_claims(data)
     gain = [c for c in claims if c.text.startswith("Average gain of SVD w/ PA over RAS w/o P")]
     assert len(gain) == 1 and gain[0].paper_value == "+10.25" and "mean(" in gain[0].measured
-    # no DLPA curve yet: its claims are listed as not checked, not dropped
+    # the DLPA claims are checked (the shipped K = 2 model) and compared with the paper's +0.59
     dlpa = {c.text: c for c in claims if "DLPA" in c.text}
     assert set(dlpa) == {"SVD w/ DLPA rises with P_t",
                          "Average gain of SVD w/ DLPA over SVD w/ PA across P_t (within 20% of the paper's value)"}
     for c in dlpa.values():
-        assert c.holds is None and c.status == "not checked" and "not implemented" in c.measured
+        assert c.holds is not None and "mean(" in c.measured or "rises" in c.text
     assert dlpa["Average gain of SVD w/ DLPA over SVD w/ PA across P_t (within 20% of the paper's value)"] \
         .paper_value == "+0.59"
 
@@ -241,15 +243,20 @@ def test_claims_skip_missing_curves():
     ("j7", "SVD w/ DLPA rises with N"),
     ("j8", "SVD w/ DLPA: sum SKR for K=6 > K=4 at every P_t"),
 ])
-def test_dlpa_claims_are_not_checked_until_the_scheme_exists(fid, text):
-    claims = _claims(run_figure(fid, SMALL[fid]))
+def test_dlpa_claims_are_checked_and_not_checked_without_the_scheme(fid, text, monkeypatch):
+    assert _claims(run_figure(fid, SMALL[fid]))[text].status in ("holds", "fails")
+    from nfkg import precoding
+
+    schemes = [s for s in run_figure(fid, SMALL[fid]).params["schemes"] if s != "svd-dlpa"]
+    monkeypatch.delitem(precoding._REGISTRY, "svd-dlpa")  # as if the scheme did not exist
+    claims = _claims(run_figure(fid, {**SMALL[fid], "schemes": schemes}))
     assert claims[text].status == "not checked" and claims[text].holds is None
+    assert "'svd-dlpa'" in claims[text].measured and "not registered" in claims[text].measured
 
 
 def test_left_out_existing_schemes_are_skipped_not_unchecked():
     claims = check_claims(run_figure("j5", {"pt_dbm": [0, 30], "schemes": ["mrc"]}))
-    assert {c.status for c in claims if "SVD w/ PA" in c.text and "DLPA" not in c.text} == set()
-    assert {c.status for c in claims if "DLPA" in c.text} == {"not checked"}
+    assert {c.status for c in claims if "SVD w/ PA" in c.text or "DLPA" in c.text} == set()
 
 
 def test_claim_status_and_counts():
@@ -338,7 +345,6 @@ def test_report_files_and_both_conventions(tiny_report):
     for text in (md, page):
         assert "counts their leakage through the shared non-orthogonal pilot" in text
         assert "for the SVD schemes both agree" in text and "free jamming on Eve" in text
-        assert "not checked" in text
     assert "| scoring | holds | fails | not checked | total |" in md
     # the summary counts every claim of both conventions
     counts = {}
@@ -350,7 +356,7 @@ def test_report_files_and_both_conventions(tiny_report):
                 for sc in ("general", "per-user")}
     for sc, (held, failed, unchecked, total) in counts.items():
         assert held + failed + unchecked == total == expected[sc]
-        assert unchecked == 2 + 2  # j4: DLPA dip and DLPA >= MRC; j5: DLPA rises and DLPA gain
+        assert unchecked == 0  # every scheme the claims name is registered (SVD w/ DLPA included)
 
 
 def test_report_rows_differ_where_the_conventions_differ(tiny_report):
@@ -360,7 +366,7 @@ def test_report_rows_differ_where_the_conventions_differ(tiny_report):
     cells = [c.strip() for c in row.strip("|").split(" | ")]
     assert cells[3] == "no" and cells[5] == "yes"  # J4: MRC jams Eve for free in the general engine
     row = next(line for line in md.splitlines() if line.startswith("| SVD w/ DLPA rises with P_t"))
-    assert row.count("| not checked |") == 2
+    assert row.count("| not checked |") == 0
 
 
 def test_report_saves_the_chosen_scoring(tmp_path):

@@ -49,7 +49,7 @@ def test_csv_quotes_labels_with_commas(tmp_path):
     data.to_csv(tmp_path / "j8.csv")
     header, values = _read_csv(tmp_path / "j8.csv")
     assert header[0] == "pt_dbm" and "SVD w/ PA, K=6" in header
-    assert values.shape == (1, 9)
+    assert values.shape == (1, 11)
 
 
 def test_plot_figure_style(c3_small):

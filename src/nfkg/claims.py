@@ -54,13 +54,13 @@ mean difference (bits/probing) is within 20 % of the paper's.
 
 *Missing curves.* A claim about a curve that was not computed is
 
-* ``not checked`` (``holds is None``) when its scheme is not registered yet, e.g.
-  SVD w/ DLPA (``'svd-dlpa'``): the claim is listed with the reason, not dropped;
+* ``not checked`` (``holds is None``) when its scheme is not registered (a claim
+  about a scheme nfkg does not have is listed with the reason, not dropped);
 * skipped when its scheme exists but was left out of the run (an override such as
   ``{'schemes': ['mrc']}``).
 
-Once ``'svd-dlpa'`` is registered and added to :data:`nfkg.experiments.J_SCHEMES`,
-its claims are checked like the others.
+SVD w/ DLPA (``'svd-dlpa'``, the shipped KGSVD-Net models) is in
+:data:`nfkg.experiments.J_SCHEMES`, so its claims are checked like the others.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def _unavailable(curves, text: str, paper: str, *labels: str) -> Claim | None:
             absent.append(f"{label.split(', K=')[0]} ({name!r})")
     if not absent:
         return None
-    return Claim(text, paper, f"not checked: {', '.join(dict.fromkeys(absent))} not implemented yet", None)
+    return Claim(text, paper, f"not checked: {', '.join(dict.fromkeys(absent))} not registered", None)
 
 
 def skr_floor(t: float = 1.0) -> float:
@@ -432,7 +432,7 @@ def check_claims(data: FigureData) -> list[Claim]:
 
     The papers' statements are compared, not forced: a claim the curves do not
     support comes back with ``holds=False`` and the measured numbers. Claims about
-    schemes that are not implemented yet (SVD w/ DLPA) come back with
+    schemes that are not registered come back with
     ``holds=None`` (status ``'not checked'``); claims about curves that were not
     computed although their scheme exists (left out by an override) are skipped.
 
@@ -462,7 +462,7 @@ def check_claims(data: FigureData) -> list[Claim]:
     >>> all(c.holds for c in claims)
     True
     >>> sorted({c.status for c in check_claims(run_figure("j7", {"n_ant": [32, 64]}))})
-    ['holds', 'not checked']
+    ['holds']
     """
     fn = _CLAIMS.get(data.id)
     if fn is None:

@@ -93,8 +93,8 @@ SCHEME_LABELS: dict[str, str] = {
 
 #: Scheme columns of the conference figures (single user, matched shaping).
 C_SCHEMES: tuple[str, ...] = ("mrc", "svd", "svd-pa")
-#: Scheme columns of the journal figures (isotropic shaping); SVD w/ DLPA joins when it exists.
-J_SCHEMES: tuple[str, ...] = ("ras", "mrc", "svd", "svd-pa")
+#: Scheme columns of the journal figures (isotropic shaping), SVD w/ DLPA with the shipped models.
+J_SCHEMES: tuple[str, ...] = ("ras", "mrc", "svd", "svd-pa", "svd-dlpa")
 
 _SKR = "SKR (bits/probing)"
 _SUM_SKR = "Sum SKR (bits/probing)"

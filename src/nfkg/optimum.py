@@ -95,7 +95,7 @@ def true_skr(s: dict[str, np.ndarray], p_s: ArrayLike, p_n: ArrayLike, t_s: Arra
     return skr, d_ps, d_pn
 
 
-def _one(s1d, t_s, t_n, kappa, nb, ne, pmax, starts, ftol, maxiter):
+def _one(s1d, t_s, t_n, kappa, nb, ne, pmax, starts, ftol, maxiter, full_power=False):
     """Multi-start SLSQP for one scenario; returns (x_best, f_best, n_starts, n_ok)."""
     from scipy.optimize import minimize
 
@@ -105,7 +105,8 @@ def _one(s1d, t_s, t_n, kappa, nb, ne, pmax, starts, ftol, maxiter):
         skr, dps, dpn = true_skr(s1d, x[:k] * pmax, x[k:] * pmax, t_s, t_n, kappa, nb, ne, grad=True)
         return -float(skr.sum()), -np.concatenate([dps, dpn]) * pmax
 
-    cons = ({"type": "ineq", "fun": lambda x: 1.0 - x.sum(), "jac": lambda x: -np.ones_like(x)},)
+    cons = ({"type": "eq" if full_power else "ineq", "fun": lambda x: 1.0 - x.sum(),
+             "jac": lambda x: -np.ones_like(x)},)
     bounds = [(0.0, 1.0)] * (2 * k)
     best_x, best_f = None, np.inf
     n_ok = 0
@@ -116,7 +117,7 @@ def _one(s1d, t_s, t_n, kappa, nb, ne, pmax, starts, ftol, maxiter):
         res = minimize(fun, x0, jac=True, method="SLSQP", bounds=bounds, constraints=cons,
                        options={"ftol": ftol, "maxiter": maxiter})
         x = np.clip(res.x, 0.0, 1.0)
-        if x.sum() > 1.0:
+        if x.sum() > 1.0 or (full_power and x.sum() > 0.0):
             x = x / x.sum()
         fx = fun(x)[0]
         n_ok += bool(res.success)
@@ -128,8 +129,8 @@ def _one(s1d, t_s, t_n, kappa, nb, ne, pmax, starts, ftol, maxiter):
 def exact_allocation(s: dict[str, np.ndarray], t_s: ArrayLike, t_n: ArrayLike, p_max: ArrayLike,
                      kappa: ArrayLike, var_nb: ArrayLike, var_ne: ArrayLike,
                      p_s0: ArrayLike | None = None, p_n0: ArrayLike | None = None,
-                     n_random: int = 4, seed: int = 0, ftol: float = 1e-13, maxiter: int = 500
-                     ) -> OptimizeResult:
+                     n_random: int = 4, seed: int = 0, ftol: float = 1e-13, maxiter: int = 500,
+                     full_power: bool = False) -> OptimizeResult:
     r"""Maximise :math:`\sum_k \mathrm{SKR}_k` (true noise) over the split, total at most :math:`P_{\max}`.
 
     Parameters
@@ -147,6 +148,10 @@ def exact_allocation(s: dict[str, np.ndarray], t_s: ArrayLike, t_n: ArrayLike, p
         Seeded random starts (Dirichlet on the simplex with slack) per scenario.
     seed : int
         Seed of the random starts (same seed, same result).
+    full_power : bool
+        Radiate exactly :math:`P_{\max}` (J(25) as an equality, the constraint of the paper's
+        AO and of KGSVD-Net's J(43)-(44)): the *full-power optimum*. Default ``False``: at most
+        :math:`P_{\max}`.
 
     Returns
     -------
@@ -173,15 +178,20 @@ def exact_allocation(s: dict[str, np.ndarray], t_s: ArrayLike, t_n: ArrayLike, p
         pm = float(PM[b])
         eq = np.full(2 * n_users, 0.5 / n_users)
         sig = np.concatenate([np.full(n_users, 1.0 / n_users), np.zeros(n_users)])
+        jam = np.concatenate([np.zeros(n_users), np.full(n_users, 1.0 / n_users)])
         starts = [eq, sig, 0.1 * eq, 0.01 * eq, 0.1 * sig, 0.01 * sig]
+        if full_power:
+            starts = [eq, sig, 0.9 * sig + 0.1 * jam, 0.1 * sig + 0.9 * jam]
         if P0S is not None:
             x0 = np.concatenate([P0S[b], P0N[b]]) / pm
             x0 = np.clip(x0, 0.0, None)
-            x0 = x0 / max(x0.sum(), 1.0)
-            starts += [x0, 0.1 * x0, 0.01 * x0]
-        starts += [rng.dirichlet(np.ones(2 * n_users + 1))[:-1] for _ in range(n_random)]
+            x0 = x0 / (x0.sum() if full_power and x0.sum() > 0 else max(x0.sum(), 1.0))
+            starts += [x0] if full_power else [x0, 0.1 * x0, 0.01 * x0]
+        # Dirichlet on the simplex with a slack coordinate (dropped), or on the simplex itself
+        starts += [rng.dirichlet(np.ones(2 * n_users + (0 if full_power else 1)))[:2 * n_users]
+                   for _ in range(n_random)]
         sb = {k: v[b] for k, v in S.items()}
-        x, f, _, n_ok = _one(sb, TS[b], TN[b], KA[b], NB[b], NE[b], pm, starts, ftol, maxiter)
+        x, f, _, n_ok = _one(sb, TS[b], TN[b], KA[b], NB[b], NE[b], pm, starts, ftol, maxiter, full_power)
         xs[b] = x * pm
         fun[b] = -f
         n_success += n_ok

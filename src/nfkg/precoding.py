@@ -15,6 +15,7 @@ Schemes (registry names)
 ``svd-pa``  SVD w/ PA: Dinkelbach (K = 1, C Alg. 1) or alternating optimisation (J IV),
             then the better of that split and the equal split under the true noise.
 ``svd-opt`` The exact split of J(41) with the true noise (:mod:`nfkg.optimum`).
+``svd-dlpa`` SVD w/ DLPA, J V: the split of KGSVD-Net (:mod:`nfkg.dlpa`), total :math:`P_{\max}`.
 
 New schemes plug in with :func:`register_scheme`.
 
@@ -390,4 +391,39 @@ def _svd_opt(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol:
                            nit=res.nit, history=res.history, success=res.success, message=res.message,
                            extra={"objective": res.fun, "coefficients": s, "unused_power": res.unused,
                                   "svd_pa": pa},
+                           jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
+
+
+@register_scheme("svd-dlpa", "SVD w/ DLPA: the power split of KGSVD-Net (J V), total P_max; models ship for "
+                 "K = 2, 4, 6 (others: `nfkg train`, then model=DIR)", uses_shaping=True)
+def _svd_dlpa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
+              model: Any = None) -> PrecodingResult:
+    r"""SVD w/ DLPA (J V): the SVD subspaces of J(13)-(16), powers from KGSVD-Net, J(43)-(44).
+
+    ``model`` is a :class:`~nfkg.dlpa.KGSVDModel`, a model directory, or ``None`` for the
+    model shipped for the scenario's K. The model must have been trained for the same
+    shaping and jamming. torch is imported here, not before.
+    """
+    from . import dlpa
+
+    _check_svd(scenario, shaping, jamming)
+    if model is None:
+        mdl = dlpa.shipped_model(scenario.n_users)
+    elif isinstance(model, dlpa.KGSVDModel):
+        mdl = model
+    else:
+        mdl = dlpa.load_model(model)
+    if mdl.n_users != scenario.n_users:
+        raise dlpa.ModelError(f"svd-dlpa: the KGSVD-Net model{f' at {mdl.path}' if mdl.path else ''} is trained "
+                              f"for K = {mdl.n_users} users, the scenario has K = {scenario.n_users}")
+    for opt, val in (("shaping", shaping), ("jamming", jamming)):
+        if mdl.meta.get(opt) != val:
+            raise dlpa.ModelError(f"svd-dlpa: the KGSVD-Net model is trained for {opt} {mdl.meta.get(opt)!r}, "
+                                  f"not {val!r}; train one with `nfkg train --{opt} {val}`")
+    (sig, jam), s, inst = dlpa.scenario_instance(scenario, shaping, jamming, rtol)
+    p_s, p_n = mdl.allocate(inst, np.broadcast_to(scenario.p_max, scenario.batch_shape))
+    powers = np.stack([p_s, p_n], axis=-1)
+    return PrecodingResult("svd-dlpa", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_n * jam.trace,
+                           message="KGSVD-Net power split (J V)",
+                           extra={"coefficients": s, "instance": inst, "model": str(mdl.path)},
                            jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
