@@ -24,7 +24,6 @@ from nfkg.training import dataset, sample_scenarios, train  # noqa: E402
 def tiny(tmp_path_factory):
     """A tiny K = 2 model trained for a few epochs (seconds)."""
     out = tmp_path_factory.mktemp("tiny")
-    torch.set_num_threads(1)
     res = train(2, 7, out, n_train=512, n_val=256, hidden=(16, 16), epochs=6, patience=50, batch_size=64)
     return res, out
 

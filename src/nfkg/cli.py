@@ -377,9 +377,12 @@ def reproduce(out_dir: Path, only: str | None, scoring: str) -> None:
               help="Mini-batch size (Adam, lr 1e-3 as in J V).")
 @click.option("--shaping", type=click.Choice(_SHAPINGS), default="isotropic", show_default=True,
               help="Signal shaping the model is trained for (J: isotropic).")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="torch threads (the network is small: one thread is about as fast and "
+                   "reproducible on any machine).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(n_users: int, seed: int, out_dir: Path, samples: int, epochs: int, patience: int, hidden: str,
-          batch_size: int, shaping: str, quiet: bool) -> None:
+          batch_size: int, shaping: str, threads: int, quiet: bool) -> None:
     """Train KGSVD-Net, the power allocation network of SVD w/ DLPA (J V).
 
     Draws the training and validation scenarios from the ranges of nfkg.training
@@ -399,7 +402,7 @@ def train(n_users: int, seed: int, out_dir: Path, samples: int, epochs: int, pat
                                  param_hint="'--hidden'")
     res = run_training(n_users, seed, out_dir, n_train=samples, n_val=max(256, samples // 10), hidden=widths,
                        epochs=epochs, batch_size=batch_size, patience=patience, shaping=shaping,
-                       progress=not quiet)
+                       threads=threads, progress=not quiet)
     best = kept_epoch(res.history)
     click.echo(f"KGSVD-Net K = {n_users}: {len(res.history)} epochs in {res.seconds:.1f} s, kept epoch "
                f"{best['epoch']} (validation mean sum SKR {best['val_skr']:.4f} bits)")

@@ -184,11 +184,13 @@ class KGSVDModel:
         """Power fractions ``(..., 2K)`` (float64, summing to 1) for dimensionless instances."""
         import torch
 
+        from .network import torch_threads
+
         x = self.standardise(features(inst))
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1])
         out = np.empty((x2.shape[0], 2 * self.n_users))
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(1):
             for i in range(0, x2.shape[0], batch):
                 out[i:i + batch] = self.net(torch.as_tensor(x2[i:i + batch], dtype=torch.float32)).double().numpy()
         out /= out.sum(-1, keepdims=True)  # J(43)-(44) again in float64: the total is exactly P_max

@@ -36,17 +36,36 @@ fit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["KGSVDNet", "user_skr", "sum_skr", "fit", "INSTANCE_KEYS"]
+__all__ = ["KGSVDNet", "user_skr", "sum_skr", "fit", "INSTANCE_KEYS", "torch_threads"]
 
 #: Arrays of a dimensionless instance (:func:`nfkg.dlpa.instance`): per user ``(B, K)``, and ``c`` ``(B,)``.
 INSTANCE_KEYS = ("g5", "g2", "g4", "u", "s3n", "t_s", "t_n", "c")
+
+
+@contextmanager
+def torch_threads(n: int = 1) -> Iterator[None]:
+    """Run torch with ``n`` intra-op threads inside the block, then restore the setting.
+
+    KGSVD-Net is small (two layers of 128): a second thread gains little, while several
+    processes each running torch's thread pool on the same cores (``pytest -n 2``, a
+    benchmark beside a training run) spin-wait on one another and slow down by 10-30x.
+    nfkg therefore trains and infers on one thread by default, which also makes training
+    bit-reproducible whatever the machine's core count.
+    """
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 class KGSVDNet(nn.Module):

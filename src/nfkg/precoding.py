@@ -370,30 +370,6 @@ def _svd_pa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: 
                            jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
 
 
-@register_scheme("svd-opt", "SVD opt: the exact power split of J(41) with the true noise, total at most P_max "
-                 "(multi-start SLSQP from the svd-pa point; the yardstick of svd-pa and svd-dlpa)",
-                 uses_shaping=True)
-def _svd_opt(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
-             n_random: int = 4, seed: int = 0) -> PrecodingResult:
-    _check_svd(scenario, shaping, jamming)
-    pa = _svd_pa(scenario, shaping, jamming, rtol)
-    sig, jam = pa.views
-    shape = (*scenario.batch_shape, scenario.n_users)
-    s = pa.extra["coefficients"]
-    kappa = scenario.sigma2_a / (scenario.pilot_length * scenario.p_b)
-    res = exact_allocation(s, np.broadcast_to(sig.trace, shape), np.broadcast_to(jam.trace, shape),
-                           scenario.p_max, kappa, scenario.sigma2_b / scenario.pilot_length,
-                           scenario.sigma2_e / scenario.pilot_length,
-                           p_s0=pa.powers[..., 0], p_n0=pa.powers[..., 1], n_random=n_random, seed=seed)
-    p_s, p_n = res.x, res.p_n
-    powers = np.stack([p_s, p_n], axis=-1)
-    return PrecodingResult("svd-opt", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_n * jam.trace,
-                           nit=res.nit, history=res.history, success=res.success, message=res.message,
-                           extra={"objective": res.fun, "coefficients": s, "unused_power": res.unused,
-                                  "svd_pa": pa},
-                           jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
-
-
 @register_scheme("svd-dlpa", "SVD w/ DLPA: the power split of KGSVD-Net (J V), total P_max; models ship for "
                  "K = 2, 4, 6 (others: `nfkg train`, then model=DIR)", uses_shaping=True)
 def _svd_dlpa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
@@ -426,4 +402,28 @@ def _svd_dlpa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol
     return PrecodingResult("svd-dlpa", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_n * jam.trace,
                            message="KGSVD-Net power split (J V)",
                            extra={"coefficients": s, "instance": inst, "model": str(mdl.path)},
+                           jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
+
+
+@register_scheme("svd-opt", "SVD opt: the exact power split of J(41) with the true noise, total at most P_max "
+                 "(multi-start SLSQP from the svd-pa point; the yardstick of svd-pa and svd-dlpa)",
+                 uses_shaping=True)
+def _svd_opt(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
+             n_random: int = 4, seed: int = 0) -> PrecodingResult:
+    _check_svd(scenario, shaping, jamming)
+    pa = _svd_pa(scenario, shaping, jamming, rtol)
+    sig, jam = pa.views
+    shape = (*scenario.batch_shape, scenario.n_users)
+    s = pa.extra["coefficients"]
+    kappa = scenario.sigma2_a / (scenario.pilot_length * scenario.p_b)
+    res = exact_allocation(s, np.broadcast_to(sig.trace, shape), np.broadcast_to(jam.trace, shape),
+                           scenario.p_max, kappa, scenario.sigma2_b / scenario.pilot_length,
+                           scenario.sigma2_e / scenario.pilot_length,
+                           p_s0=pa.powers[..., 0], p_n0=pa.powers[..., 1], n_random=n_random, seed=seed)
+    p_s, p_n = res.x, res.p_n
+    powers = np.stack([p_s, p_n], axis=-1)
+    return PrecodingResult("svd-opt", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_n * jam.trace,
+                           nit=res.nit, history=res.history, success=res.success, message=res.message,
+                           extra={"objective": res.fun, "coefficients": s, "unused_power": res.unused,
+                                  "svd_pa": pa},
                            jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))

@@ -175,7 +175,7 @@ def _plot_history(history: list[dict[str, Any]], out: Path, title: str) -> list[
 def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_val: int = 4096,
           hidden: tuple[int, int] = (128, 128), epochs: int = 300, batch_size: int = 256, lr: float = 1e-3,
           patience: int = 25, shaping: str = "isotropic", jamming: str = "isotropic",
-          progress: bool | Callable[[str], None] = False) -> TrainResult:
+          threads: int = 1, progress: bool = False) -> TrainResult:
     """Train KGSVD-Net for K users and write it to ``out`` (J V).
 
     Writes ``kgsvd-net.pt``, ``kgsvd-net.json``, ``training.csv`` (per epoch: training and
@@ -195,6 +195,10 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
         Adam with the paper's lr 1e-3; early stopping on the validation mean SKR.
     shaping, jamming : str
         SVD options the model is trained for (the journal's: isotropic, isotropic).
+    threads : int
+        torch intra-op threads (1 by default: see :func:`nfkg.network.torch_threads`; the
+        shipped models were trained with 1, and the same seed and thread count give the
+        same weights bit for bit).
     progress : bool
         Show a progress bar (tqdm, on stderr).
     """
@@ -202,7 +206,7 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
 
     import torch
 
-    from .network import KGSVDNet, fit
+    from .network import KGSVDNet, fit, torch_threads
     from .reduced import check_svd_options
 
     check_svd_options(2 * n_users - 1 if n_users > 0 else 1, n_users, shaping, jamming)
@@ -233,8 +237,9 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        history = fit(net, (x_tr - mean) / std, i_tr, (x_va - mean) / std, i_va, seed=seed, epochs=epochs,
-                      batch_size=batch_size, lr=lr, patience=patience, on_epoch=on_epoch)
+        with torch_threads(threads):
+            history = fit(net, (x_tr - mean) / std, i_tr, (x_va - mean) / std, i_va, seed=seed, epochs=epochs,
+                          batch_size=batch_size, lr=lr, patience=patience, on_epoch=on_epoch)
     finally:
         torch.use_deterministic_algorithms(deterministic)
         if bar is not None:
@@ -247,7 +252,7 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
         "n_train": int(n_train), "n_val": int(n_val), "epochs_run": len(history),
         "best_epoch": int(best["epoch"]), "val_mean_sum_skr": float(best["val_skr"]),
         "optimizer": {"name": "Adam", "lr": lr, "batch_size": batch_size, "patience": patience},
-        "threads": torch.get_num_threads(),
+        "threads": int(threads),
     }
     model = KGSVDModel(net, meta)
     save_model(model, out)
