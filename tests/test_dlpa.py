@@ -293,3 +293,19 @@ def test_dlpa_batched_equals_single():
         one = Scenario(scen.ula, scen.r_b[b], scen.psi_b[b], scen.r_e[b], scen.psi_e[b], scen.p_max[b],
                        scen.p_b[b], scen.sigma2_a, scen.sigma2_b, scen.sigma2_e, scen.pilot_length)
         np.testing.assert_allclose(evaluate(one, "svd-dlpa").skr, batch[b], rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_ant,pt,noise,v,dr", [
+    (3, -50.0, -105.0, 1, 0.02), (3, 60.0, -105.0, 1, 0.02), (256, 60.0, -200.0, 1, 0.001),
+    (256, -50.0, -60.0, 10**6, 2.0), (1024, 30.0, -105.0, 1, 1e-3), (64, 0.0, -200.0, 1000, -0.5),
+])
+def test_dlpa_edges_of_the_accepted_ranges(n_ant, pt, noise, v, dr):
+    """Far outside the training ranges: finite, non-negative, total P_max, never above svd-opt."""
+    scen = Scenario.from_dbm(ULA(n_ant, 30e9), users=[(12.0, -0.6), (13.0, 0.6)],
+                             eves=[(12.0 + dr, -0.6), (13.0 + dr, 0.6)], pt_dbm=pt, noise_dbm=noise,
+                             pilot_length=v)
+    dl = evaluate(scen, "svd-dlpa")
+    assert np.all(np.isfinite(dl.skr)) and np.all(dl.skr >= 0)
+    assert dl.result.powers.sum() == pytest.approx(float(scen.p_max), rel=1e-12)
+    op = evaluate(scen, "svd-opt", n_random=1)
+    assert dl.sum_skr <= op.sum_skr * (1 + 1e-9) + 1e-12
