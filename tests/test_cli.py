@@ -250,11 +250,12 @@ def fake_figures(monkeypatch):
     experiments = types.ModuleType("nfkg.experiments")
     experiments.figure_ids = lambda: ["c3", "c4", "c5", "j4", "j5", "t1"]
 
-    def run_figure(fig_id, overrides, scoring="general"):
+    def run_figure(fig_id, overrides, scoring="general", progress=None):
         calls["run_figure"].append((fig_id, overrides, scoring))
         return {"id": fig_id}
 
     experiments.run_figure = run_figure
+    experiments.monte_carlo_steps = lambda fig_id, overrides=None: 0
 
     plotting = types.ModuleType("nfkg.plotting")
 
@@ -302,7 +303,7 @@ def test_figure_unknown_id(capsys, tmp_path, fake_figures):
 
 
 def test_figure_value_error_from_experiments(capsys, tmp_path, fake_figures, monkeypatch):
-    def bad(fig_id, overrides, scoring="general"):
+    def bad(fig_id, overrides, scoring="general", progress=None):
         raise ValueError("unknown parameter 'n_antt' for figure c3")
 
     monkeypatch.setattr(sys.modules["nfkg.experiments"], "run_figure", bad)

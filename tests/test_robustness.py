@@ -342,7 +342,7 @@ def test_one_table_for_file_param_and_api():
     with pytest.raises(ValueError, match=r"^ula\.n_ant: must be an integer between 1 and 65,536"):
         Scenario.from_dbm(ULA(70000, 30e9), **GOOD)
     for fig_key, row in limits.FIGURE_LIMITS.items():
-        assert row is limits.LIMITS.get(row.key) or fig_key in ("dr", "dpsi")
+        assert row is limits.LIMITS.get(row.key) or fig_key in ("dr", "dpsi", "rounds", "seed")
 
 
 def test_readme_documents_every_key():

@@ -421,9 +421,54 @@ def _claims_j8(d: FigureData) -> list[Claim]:
     return out
 
 
+def _mc_se(y: np.ndarray, data: FigureData) -> np.ndarray:
+    """Monte Carlo standard error of a sum of K one-bit KDRs over 2T bits (binomial, per user)."""
+    k = _n_users(data)
+    bits = 2 * int(data.params.get("rounds", 10_000))
+    p = np.clip(np.asarray(y, float) / k, 1.0 / bits, 0.5)
+    return k * np.sqrt(p * (1 - p) / bits)
+
+
+def _claims_j9(d: FigureData) -> list[Claim]:
+    """J Fig. 9 (Monte Carlo KDR): orderings judged within 3 Monte Carlo standard errors."""
+    c = d.curves
+    out = []
+    for label in (_RAS, _MRC, _WO, _PA, _DLPA):
+        if label not in c or c[label].size < 2:
+            continue
+        y = c[label]
+        out.append(Claim(f"{label}: KDR falls with P_t (last point below the first)", "decreases",
+                         f"{_g(y[0])} -> {_g(y[-1])}", bool(y[-1] < y[0])))
+    present = [k for k in (_RAS, _MRC, _WO, _PA, _DLPA) if k in c]
+
+    def extreme(label: str, text: str, paper: str, highest: bool = False) -> None:
+        if label not in c or len(present) < 2:
+            return
+        others = [k for k in present if k != label]
+        y = c[label]
+        se = _mc_se(y, d)
+        sign = -1.0 if highest else 1.0
+        ok = np.all([sign * (y - c[k]) <= 3 * np.hypot(se, _mc_se(c[k], d)) for k in others], axis=0)
+        out.append(Claim(text, paper, f"{int(ok.sum())}/{ok.size} points (within 3 Monte Carlo standard "
+                         f"errors); mean {label} = {_g(np.mean(y))}, others "
+                         + ", ".join(f"{k} {_g(np.mean(c[k]))}" for k in others), bool(ok.all())))
+
+    extreme(_MRC, "MRC has the lowest KDR at every P_t", "MRC lowest")
+    extreme(_RAS, "RAS w/o P has the highest KDR at every P_t", "RAS highest", highest=True)
+    for hi, lo, paper in ((_PA, _WO, "SVD w/ PA above SVD w/o PA"), (_DLPA, _PA, "DLPA slightly above PA")):
+        text = f"{hi} has a higher KDR than {lo} (on average over P_t)"
+        if hi in c and lo in c:
+            diff = c[hi] - c[lo]
+            out.append(Claim(text, paper, f"mean({hi} - {lo}) = {_g(np.mean(diff))}; higher at "
+                             f"{float(np.mean(diff > 0)):.0%} of the points", bool(np.mean(diff) > 0)))
+        else:
+            out.append(_unavailable(c, text, paper, hi, lo))
+    return out
+
+
 _CLAIMS: dict[str, Callable[[FigureData], list[Claim | None]]] = {
     "c3": _claims_c3, "c4": _claims_c4, "c5": _claims_c5, "j4": _claims_j4,
-    "j5": _claims_j5, "j6": _claims_j6, "j7": _claims_j7, "j8": _claims_j8,
+    "j5": _claims_j5, "j6": _claims_j6, "j7": _claims_j7, "j8": _claims_j8, "j9": _claims_j9,
 }
 
 

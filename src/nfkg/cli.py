@@ -218,6 +218,23 @@ def _load(path: str):
         raise e.with_source(path) from e.__cause__
 
 
+class _NoBar:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress_bar(total: int, desc: str, unit: str = "run"):
+    """A tqdm bar on stderr for long runs (``total`` > 0); tqdm hides it when stderr is not a terminal."""
+    if total <= 0:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=None)
+
+
 # --------------------------------------------------------------------------- commands
 class _Group(click.Group):
     """The command group; Ctrl-C inside a command becomes click's Abort (no blank line)."""
@@ -330,7 +347,10 @@ def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[
     experiments = _lazy("experiments")
     plotting = _lazy("plotting")
     fid = _check_figure_id(fig_id, "'ID'")
-    data = experiments.run_figure(fid, overrides, scoring=scoring)
+    steps = experiments.monte_carlo_steps(fid, overrides)
+    with _progress_bar(steps, f"{fid} Monte Carlo") as bar:
+        data = experiments.run_figure(fid, overrides, scoring=scoring,
+                                      progress=None if bar is None else bar.update)
     kwargs: dict[str, Any] = {} if formats is None else {"formats": formats}
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in plotting.save_figure(data, out_dir, **kwargs):

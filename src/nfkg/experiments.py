@@ -155,6 +155,8 @@ class FigurePreset:
     x_label: str
     y_label: str
     params: Mapping[str, Any]
+    y_scale: str = "linear"
+    scored: bool = True   # False: the curves do not depend on the SKR scoring (Monte Carlo KDR)
 
 
 def _common(paper: str) -> dict[str, Any]:
@@ -170,13 +172,15 @@ def _common(paper: str) -> dict[str, Any]:
     }
 
 
-def _preset(fig_id, paper_ref, title, x_key, x_name, x_label, y_label, **params) -> FigurePreset:
+def _preset(fig_id, paper_ref, title, x_key, x_name, x_label, y_label, y_scale="linear", scored=True,
+            **params) -> FigurePreset:
     full = _common(paper_ref[0])
     full.update(params)
     for k, v in full.items():
         if isinstance(v, np.ndarray):
             v.setflags(write=False)
-    return FigurePreset(fig_id, paper_ref, title, x_key, x_name, x_label, y_label, MappingProxyType(full))
+    return FigurePreset(fig_id, paper_ref, title, x_key, x_name, x_label, y_label, MappingProxyType(full),
+                        y_scale, scored)
 
 
 _J5_NODES = dict(r_b=(12.0, 13.0), psi_b=(-0.6, 0.6), r_e=(11.98, 12.98), psi_e=(-0.6, 0.6))
@@ -209,6 +213,9 @@ PRESETS: Mapping[str, FigurePreset] = MappingProxyType({
                 pt_dbm=_step_grid(0, 30, 1), n_users=(4, 6),
                 r_b=(12.0, 13.0, 12.0, 13.0, 12.0, 13.0), psi_b=(-0.7, -0.6, -0.5, 0.5, 0.6, 0.7),
                 r_e=(11.98, 12.98, 11.98, 12.98, 11.98, 12.98), psi_e=(-0.7, -0.6, -0.5, 0.5, 0.6, 0.7)),
+        _preset("j9", "J Fig. 9", "Sum KDR versus the transmit power (Monte Carlo probing)", "pt_dbm", "pt_dbm",
+                _PT_LABEL, "Sum KDR (BS-user, one-bit)", y_scale="log", scored=False,
+                pt_dbm=_step_grid(0, 30, 2), rounds=10_000, seed=0, **_J5_NODES),
     )
 })
 
@@ -219,7 +226,7 @@ def figure_ids() -> list[str]:
     """Ids of the reproducible figures, in paper order.
 
     >>> figure_ids()
-    ['c3', 'c4', 'c5', 'j4', 'j5', 'j6', 'j7', 'j8']
+    ['c3', 'c4', 'c5', 'j4', 'j5', 'j6', 'j7', 'j8', 'j9']
     """
     return list(PRESETS)
 
@@ -376,9 +383,12 @@ class FigureData:
     x_label, y_label : str
         Axis labels with units.
     curves : dict of str to ndarray
-        ``{label: y}``, each ``y`` of shape ``(n,)`` [bits/probing].
+        ``{label: y}``, each ``y`` of shape ``(n,)`` [bits/probing; j9: KDR].
     params : dict
         The resolved parameters the curves were computed with.
+    y_scale : {'linear', 'log'}
+    extra : dict of str to ndarray
+        Columns written to the CSV but not drawn (j9: the BS-Eve KDR).
     """
 
     id: str
@@ -390,6 +400,8 @@ class FigureData:
     y_label: str
     curves: dict[str, np.ndarray]
     params: dict[str, Any] = field(default_factory=dict)
+    y_scale: str = "linear"
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write the x-axis then one column per curve, with a header row.
@@ -399,8 +411,9 @@ class FigureData:
         """
         with open(path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow([self.x_name, *self.curves])
-            cols = [np.asarray(self.x, dtype=float), *(np.asarray(c, dtype=float) for c in self.curves.values())]
+            w.writerow([self.x_name, *self.curves, *self.extra])
+            cols = [np.asarray(self.x, dtype=float),
+                    *(np.asarray(c, dtype=float) for c in (*self.curves.values(), *self.extra.values()))]
             for row in zip(*cols):
                 w.writerow([repr(float(v)) for v in row])
 
@@ -459,7 +472,49 @@ def _sum_skr(scenario: Scenario, schemes, shaping, scoring: str = "general") -> 
             for s in schemes}
 
 
-def run_figure(fig_id: str, overrides: Mapping[str, Any] | None = None, scoring: str = "general") -> FigureData:
+def _point_seed(seed: int, scheme: str, x: float) -> int:
+    """Seed of one Monte Carlo point: from the figure's seed, the scheme's name and the x value,
+    so that a point's samples do not depend on the grid or on the other schemes."""
+    import zlib
+
+    ss = np.random.SeedSequence([int(seed), zlib.crc32(scheme.encode()), int(round(float(x) * 1000)) + 10**9])
+    return int(ss.generate_state(1, np.uint64)[0])
+
+
+def _kdr_curves(params: Mapping[str, Any], x_key: str, x: np.ndarray, progress=None):
+    """J Fig. 9: per scheme the sum over users of the one-bit BS-user KDR (and BS-Eve's)."""
+    from .probing import probe
+    from .quantization import kdr, one_bit
+
+    schemes, shaping = params["schemes"], params["shaping"]
+    rounds, seed = int(params["rounds"]), int(params["seed"])
+    curves = {scheme_label(s): np.zeros(x.size) for s in schemes}
+    eve = {scheme_label(s): np.zeros(x.size) for s in schemes}
+    for i, xv in enumerate(x):
+        scen = _scenario(params, x_key, np.asarray([xv]), params["n_ant"])
+        one = Scenario(scen.ula, scen.r_b[0], scen.psi_b[0], scen.r_e[0], scen.psi_e[0], scen.p_max[0],
+                       scen.p_b[0], scen.sigma2_a, scen.sigma2_b, scen.sigma2_e, scen.pilot_length, checked=True)
+        for s in schemes:
+            p = probe(one, s, rounds=rounds, seed=_point_seed(seed, s, xv), shaping=shaping)
+            ka = one_bit(p.z_a)
+            curves[scheme_label(s)][i] = sum(kdr(ka[:, k], one_bit(p.z_b)[:, k]) for k in range(one.n_users))
+            eve[scheme_label(s)][i] = sum(kdr(ka[:, k], one_bit(p.z_e)[:, k]) for k in range(one.n_users))
+            if progress is not None:
+                progress(1)
+    return curves, {f"{label} (BS-Eve)": y for label, y in eve.items()}
+
+
+def monte_carlo_steps(fig_id: str, overrides: Mapping[str, Any] | None = None) -> int:
+    """Number of Monte Carlo probing runs of a figure (0 for the analytic ones), for progress bars."""
+    preset = get_preset(fig_id)
+    if preset.scored:
+        return 0
+    params = resolve_params(fig_id, overrides)
+    return int(np.asarray(params[preset.x_key]).size * len(params["schemes"]))
+
+
+def run_figure(fig_id: str, overrides: Mapping[str, Any] | None = None, scoring: str = "general",
+               progress=None) -> FigureData:
     """Compute the curves of one figure.
 
     All x-points are evaluated at once on one batched :class:`~nfkg.scenario.Scenario`;
@@ -475,7 +530,10 @@ def run_figure(fig_id: str, overrides: Mapping[str, Any] | None = None, scoring:
     scoring : {'general', 'per-user'}
         How every scheme is scored: the general engine of SPEC 3 (default; counts the
         leakage of the other users' precoders through the shared pilot) or J(19)'s
-        per-user formula (drops it), see :func:`nfkg.precoding.evaluate`.
+        per-user formula (drops it), see :func:`nfkg.precoding.evaluate`. The Monte
+        Carlo figure (j9) does not depend on it.
+    progress : callable, optional
+        Called with 1 after each Monte Carlo probing run (j9), e.g. a progress bar's update.
 
     Returns
     -------
@@ -492,7 +550,10 @@ def run_figure(fig_id: str, overrides: Mapping[str, Any] | None = None, scoring:
     x = np.asarray(params[x_key])
     schemes, shaping = params["schemes"], params["shaping"]
 
-    if fig_id == "j8":
+    extra = {}
+    if not preset.scored:
+        curves, extra = _kdr_curves(params, x_key, x, progress)
+    elif fig_id == "j8":
         curves = {}
         for k in params["n_users"]:
             s = _scenario(params, x_key, x, params["n_ant"], n_users=k)
@@ -503,8 +564,8 @@ def run_figure(fig_id: str, overrides: Mapping[str, Any] | None = None, scoring:
     else:
         curves = _sum_skr(_scenario(params, x_key, x, params["n_ant"]), schemes, shaping, scoring)
 
-    for y in curves.values():
+    for y in (*curves.values(), *extra.values()):
         y.setflags(write=False)
-    params = {**params, "scoring": scoring}
+    params = {**params, "scoring": scoring if preset.scored else "n/a (Monte Carlo)"}
     return FigureData(fig_id, preset.title, preset.paper_ref, x.astype(float) if x_key != "n_ant" else x,
-                      preset.x_name, preset.x_label, preset.y_label, curves, params)
+                      preset.x_name, preset.x_label, preset.y_label, curves, params, preset.y_scale, extra)

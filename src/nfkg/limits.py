@@ -214,6 +214,9 @@ FIGURE_LIMITS: Mapping[str, Limit] = MappingProxyType({
     # offsets of Eve from her user; the resulting r_e, psi_e are checked against r and psi
     "dr": _row("dr", -10_000.0, 10_000.0, "m", doc="Eve's distance offset r_e - r_b"),
     "dpsi": _row("dpsi", -math.pi, math.pi, "rad", doc="Eve's angle offset psi_e - psi_b", lo_text="-pi", hi_text="pi"),
+    # Monte Carlo figures (j9, t1)
+    "rounds": _row("rounds", 1, 1_000_000, "", 10_000, "probing rounds T per point", integer=True),
+    "seed": _row("seed", 0, 2**63 - 1, "", 0, "seed of the Monte Carlo draws", integer=True),
 })
 
 

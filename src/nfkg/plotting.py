@@ -180,7 +180,14 @@ def plot_figure(data: FigureData, ax=None):
             ax.xaxis.set_minor_locator(NullLocator())
         if x.size > 1:
             ax.set_xlim(x.min(), x.max())
-        ax.set_ylim(bottom=0)
+        if getattr(data, "y_scale", "linear") == "log":
+            ax.set_yscale("log")
+            pos = [float(np.min(y[y > 0])) for y in data.curves.values() if np.any(np.asarray(y) > 0)]
+            top = [float(np.max(y)) for y in data.curves.values() if np.any(np.asarray(y) > 0)]
+            if pos:
+                ax.set_ylim(min(pos) / 2, max(top) * 10)  # a decade of headroom for the legend
+        else:
+            ax.set_ylim(bottom=0)
         ax.set_xlabel(data.x_label)
         ax.set_ylabel(data.y_label)
         ax.grid(True, which="major")
