@@ -453,7 +453,7 @@ def test_cumulative_sums_uses_64_bit_sums():
 # --------------------------------------------------------------------------- applicability and input
 def test_not_applicable_reasons():
     x = np.random.default_rng(11).integers(0, 2, 10_000, dtype=np.uint8)
-    s = nist.run_all(x)
+    s = nist.run_all(x, by_length=False)
     assert set(s.not_applicable) == {"binary_matrix_rank", "overlapping_template_matching", "universal",
                                      "linear_complexity", "serial", "approximate_entropy",
                                      "random_excursions", "random_excursions_variant"}
@@ -566,7 +566,7 @@ def _oracle_p_values(sp, bits: np.ndarray) -> dict:
 def test_against_nist_c_code(oracle, n, seed):
     bits = np.random.default_rng(seed).integers(0, 2, n, dtype=np.uint8)
     ref = _oracle_p_values(oracle, bits)
-    strict, loose = nist.run_all(bits), nist.run_all(bits, strict=False)
+    strict, loose = nist.run_all(bits, by_length=False), nist.run_all(bits, strict=False, by_length=False)
     compared = 0
     for name in nist.TEST_NAMES:
         if ref[name] is None:
@@ -595,3 +595,13 @@ if __name__ == "__main__":  # regenerate the cached expansions (about 10 s)
     for const in CONSTANTS:
         np.packbits(expansion_bits(const, N_BITS)).tofile(DATA / f"{const}.bin")
         print(const, hashlib.sha256((DATA / f"{const}.bin").read_bytes()).hexdigest())
+
+
+def test_length_defaults():
+    assert nist.length_defaults(10**6) == {"serial_m": 16, "approximate_entropy_m": 10}
+    assert nist.length_defaults(20_000) == {"serial_m": 11, "approximate_entropy_m": 8}
+    bits = np.random.default_rng(3).integers(0, 2, 20_000, dtype=np.uint8)
+    suite = nist.run_all(bits)
+    assert suite["serial"].parameters["m"] == 11 and suite["serial"].applicable
+    assert suite["approximate_entropy"].parameters["m"] == 8
+    assert not nist.run_all(bits, by_length=False)["serial"].applicable

@@ -78,6 +78,7 @@ __all__ = [
     "NistResult",
     "SuiteResult",
     "unpack",
+    "length_defaults",
     "aperiodic_templates",
     "frequency",
     "block_frequency",
@@ -1367,7 +1368,19 @@ def random_excursions_variant(bits: ArrayLike, strict: bool = True) -> NistResul
 
 
 # --------------------------------------------------------------------------- suite
-def run_all(bits: ArrayLike, alpha: float = 0.01, strict: bool = True) -> SuiteResult:
+def length_defaults(n: int) -> dict[str, int]:
+    """Serial and approximate-entropy block lengths for an ``n``-bit sequence.
+
+    SP 800-22 asks for ``m < floor(log2 n) - 2`` (serial, 2.11.7) and
+    ``m < floor(log2 n) - 5`` (approximate entropy, 2.12.7); the defaults 16 and 10 are
+    kept where they fit (n >= 2^19 and n >= 2^16) and lowered to the largest allowed
+    value otherwise, so that a short sequence is still tested (e.g. 20,000 bits: 11 and 8).
+    """
+    lg = int(math.floor(math.log2(max(int(n), 2))))
+    return {"serial_m": max(1, min(16, lg - 3)), "approximate_entropy_m": max(1, min(10, lg - 6))}
+
+
+def run_all(bits: ArrayLike, alpha: float = 0.01, strict: bool = True, by_length: bool = True) -> SuiteResult:
     """Run the fifteen SP 800-22 tests with their default parameters.
 
     Parameters
@@ -1378,6 +1391,9 @@ def run_all(bits: ArrayLike, alpha: float = 0.01, strict: bool = True) -> SuiteR
         Significance level; a P-value passes when ``P >= alpha``.
     strict : bool
         Apply SP 800-22's recommended minimum sizes (see each test).
+    by_length : bool
+        Lower the serial and approximate-entropy block lengths for short sequences
+        (:func:`length_defaults`; no change from 2^19 bits on).
 
     Returns
     -------
@@ -1399,5 +1415,9 @@ def run_all(bits: ArrayLike, alpha: float = 0.01, strict: bool = True) -> SuiteR
              discrete_fourier_transform, non_overlapping_template_matching,
              overlapping_template_matching, universal, linear_complexity, serial,
              approximate_entropy, cumulative_sums, random_excursions, random_excursions_variant)
-    results = tuple(t(eps, strict=strict) for t in tests)
+    options: dict[Any, dict[str, int]] = {}
+    if by_length:
+        m = length_defaults(eps.size)
+        options = {serial: {"m": m["serial_m"]}, approximate_entropy: {"m": m["approximate_entropy_m"]}}
+    results = tuple(t(eps, strict=strict, **options.get(t, {})) for t in tests)
     return SuiteResult(results, float(alpha), int(eps.size))
