@@ -10,6 +10,8 @@ Commands
     Compute every figure and table (or the listed ones) and write the report.
 ``nfkg train --users K --seed S --out DIR``
     Train KGSVD-Net (SVD w/ DLPA) and write its model files and validation curve.
+``nfkg nist FILE [--packed] [--alpha 0.01] [--json]``
+    The fifteen NIST SP 800-22 tests of a bit file (ASCII 0/1 or packed bytes).
 ``nfkg schemes``
     List the registered precoding schemes.
 ``nfkg info SCENARIO``
@@ -93,7 +95,8 @@ def _lazy(module: str):
 
 
 def _figure_ids() -> list[str]:
-    return list(_lazy("experiments").figure_ids())
+    """Figures, then the tables (t1, dlpa): every id `nfkg figure` and `--only` accept."""
+    return list(dict.fromkeys([*_lazy("experiments").figure_ids(), *_lazy("tables").table_ids()]))
 
 
 def _check_figure_id(fig_id: str, param_hint: str) -> str:
@@ -347,11 +350,19 @@ def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[
     experiments = _lazy("experiments")
     plotting = _lazy("plotting")
     fid = _check_figure_id(fig_id, "'ID'")
+    kwargs: dict[str, Any] = {} if formats is None else {"formats": formats}
+    tables = _lazy("tables")
+    if fid in tables.table_ids():
+        with _progress_bar(tables.table_steps(fid), fid) as bar:
+            data = tables.run_table(fid, overrides, progress=None if bar is None else bar.update)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for path in tables.save_table(data, out_dir, **kwargs):
+            click.echo(str(path))
+        return
     steps = experiments.monte_carlo_steps(fid, overrides)
     with _progress_bar(steps, f"{fid} Monte Carlo") as bar:
         data = experiments.run_figure(fid, overrides, scoring=scoring,
                                       progress=None if bar is None else bar.update)
-    kwargs: dict[str, Any] = {} if formats is None else {"formats": formats}
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in plotting.save_figure(data, out_dir, **kwargs):
         click.echo(str(path))
@@ -428,6 +439,77 @@ def train(n_users: int, seed: int, out_dir: Path, samples: int, epochs: int, pat
                f"{best['epoch']} (validation mean sum SKR {best['val_skr']:.4f} bits)")
     for f in res.files:
         click.echo(f"wrote {f}")
+
+
+def _read_bits(path: str, packed: bool) -> np.ndarray:
+    """A bit file as a uint8 array: ASCII 0/1 (whitespace ignored) or packed bytes (MSB first)."""
+    from .randomness import unpack
+
+    try:
+        raw = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise click.BadParameter(f"{path} is a directory, not a bit file", param_hint="'FILE'") from None
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror or e}", param_hint="'FILE'") from None
+    if packed:
+        if not raw:
+            raise click.BadParameter(f"{path} is empty", param_hint="'FILE'")
+        return unpack(raw)
+    data = np.frombuffer(raw, dtype=np.uint8)
+    data = data[~np.isin(data, np.frombuffer(b" \t\r\n", dtype=np.uint8))]
+    if data.size == 0:
+        raise click.BadParameter(f"{path} holds no bits (empty or only whitespace)", param_hint="'FILE'")
+    bad = ~np.isin(data, np.frombuffer(b"01", dtype=np.uint8))
+    if bad.any():
+        i = int(np.argmax(bad))
+        ch = bytes([int(data[i])])
+        raise click.BadParameter(f"{path} is not an ASCII 0/1 file: byte {ch!r} after {i} bits "
+                                 "(use --packed for a binary file)", param_hint="'FILE'")
+    return (data - ord("0")).astype(np.uint8)
+
+
+@cli.command(short_help="NIST SP 800-22 randomness tests of a bit file.")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--packed", is_flag=True, help="FILE holds packed bytes (8 bits per byte, MSB first) "
+              "instead of ASCII 0/1 characters.")
+@click.option("--alpha", default=0.01, show_default=True, type=click.FloatRange(0.0, 1.0, min_open=True,
+              max_open=True), help="Significance level: a P-value passes when P >= alpha.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+def nist(file: str, packed: bool, alpha: float, as_json: bool) -> None:
+    """Run the fifteen NIST SP 800-22 Rev. 1a tests on the bits in FILE.
+
+    Parameters are SP 800-22's defaults for the sequence's length (serial and
+    approximate-entropy block lengths lowered for short sequences); a test that cannot
+    run on the sequence (too short, too few cycles) says why instead of giving a
+    number. Prints every P-value with 6 decimals and PASS/FAIL at --alpha. Exit
+    status 0 whether or not the tests pass; 2 for an empty, non-binary or unreadable file.
+    """
+    from . import randomness
+
+    bits = _read_bits(file, packed)
+    suite = randomness.run_all(bits, alpha=alpha)
+    if as_json:
+        out = {"file": file, "n": suite.n, "alpha": suite.alpha, "success": suite.success,
+               "tests": [{"name": r.name, "applicable": r.applicable, "reason": r.reason,
+                          "parameters": {k: (v if isinstance(v, (int, float, str)) else str(v))
+                                         for k, v in r.parameters.items()},
+                          "p_values": [{"label": lab, "p_value": p, "passed": p >= alpha}
+                                       for lab, p in zip(r.labels, r.p_values)]} for r in suite.results]}
+        click.echo(json.dumps(out, allow_nan=False))
+        return
+    click.echo(f"NIST SP 800-22 Rev. 1a on {suite.n:,} bits of {file}, alpha = {alpha:g}")
+    n_p = n_pass = 0
+    for r in suite.results:
+        if not r.applicable:
+            click.echo(f"{r.name:36s} not applicable: {r.reason}")
+            continue
+        for lab, p in zip(r.labels, r.p_values):
+            n_p += 1
+            n_pass += p >= alpha
+            name = r.name if len(r.p_values) == 1 else f"{r.name} [{lab}]"
+            click.echo(f"{name:46s} {p:.6f}  {'PASS' if p >= alpha else 'FAIL'}")
+    na = len(suite.not_applicable)
+    click.echo(f"{n_pass}/{n_p} P-values pass" + (f"; {na} test(s) not applicable" if na else ""))
 
 
 @cli.command()

@@ -33,8 +33,9 @@ from .claims import ABOUT_ZERO, FLOOR_TOL, STATUSES, Claim, check_claims, count_
 from .experiments import FigureData, figure_ids, get_preset, run_figure
 from .plotting import save_figure
 from .precoding import SCORINGS
+from .tables import TableData, run_table, save_table, table_ids
 
-__all__ = ["reproduce", "format_param", "WHY_THEY_DIFFER", "table_ids", "dlpa_table"]
+__all__ = ["reproduce", "format_param", "WHY_THEY_DIFFER"]
 
 #: One sentence on why the two scoring conventions give different numbers.
 WHY_THEY_DIFFER = (
@@ -86,69 +87,9 @@ def format_param(value: Any) -> str:
 
 
 @dataclass
-class _Table:
-    id: str
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    text: str                           # what it shows, the targets and how they came out
-    csv: Path
-    seconds: float
-
-
-#: Scenarios per (K, set) in the report's held-out table of KGSVD-Net.
-DLPA_REPORT_SCENARIOS = 64
-
-_DLPA_HEADER = ["K", "held-out set", "scenarios", "svd-pa", "svd-dlpa", "full-power optimum", "svd-opt",
-                "svd-dlpa / svd-opt", "gap closed", "beats svd-pa", "ms svd-dlpa", "ms svd-pa", "ms svd-opt"]
-
-
-def dlpa_table(out: Path, n: int = DLPA_REPORT_SCENARIOS, users: tuple[int, ...] = (2, 4), seed: int = 0) -> _Table:
-    """KGSVD-Net (shipped models) on held-out scenarios vs svd-pa, the full-power optimum and svd-opt.
-
-    Writes ``dlpa.csv``. The sets are :func:`nfkg.training.assess`'s: ``close`` (every Eve
-    1-5 cm from her user) and ``test`` (the training mixture), seeded apart from the
-    training and validation data.
-    """
-    import csv
-
-    from .training import ASSESS_COLUMNS, assess
-
-    t0 = time.perf_counter()
-    results = [assess(k, n, seed, part) for k in users for part in ("close", "test")]
-    path = out / "dlpa.csv"
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(ASSESS_COLUMNS)
-        for r in results:
-            w.writerow([r[c] if isinstance(r[c], (int, str)) else f"{r[c]:.9g}" for c in ASSESS_COLUMNS])
-    rows = [[str(r["users"]), "close Eves (1-5 cm)" if r["set"] == "close" else "training mixture",
-             str(r["scenarios"]), *(f"{r[c]:.4f}" for c in ("svd_pa", "svd_dlpa", "full_power_opt", "svd_opt")),
-             f"{r['dlpa_over_opt']:.4f}", f"{r['gap_closed']:.1%}", f"{r['beats_pa']:.0%}",
-             *(f"{r[c]:.3g}" for c in ("ms_dlpa", "ms_pa", "ms_opt"))] for r in results]
-    close = [r for r in results if r["set"] == "close"]
-    verdict = "; ".join(
-        f"K = {r['users']}: gap closed {r['gap_closed']:.1%} ({'met' if r['gap_closed'] >= 0.5 else 'NOT met'}), "
-        f"beats svd-pa in {r['beats_pa']:.0%} ({'met' if r['beats_pa'] > 0.5 else 'NOT met'})" for r in close)
-    text = ("Mean sum SKR (bits/probing, true noise, isotropic shaping) of the shipped KGSVD-Net models on "
-            "held-out scenarios the networks never saw, against svd-pa (the paper's AO), the full-power "
-            "optimum (the best split with the total at P_max, the constraint of J(43)-(44)) and svd-opt "
-            "(the best split with the total at most P_max). *Gap closed* = (svd-dlpa - svd-pa) / "
-            "(full-power optimum - svd-pa) of the means; *beats svd-pa*: share of scenarios where "
-            "svd-dlpa is higher by more than 1e-9 bits; times are per scenario, batched over the set "
-            "(svd-dlpa includes the forward pass, not the one-off torch import). Targets on close Eves: "
-            f"at least half of the gap closed and svd-pa beaten on most scenarios: {verdict}. The paper's "
-            "J Fig. 5 gain of DLPA over PA (+0.59 bits) is compared in j5's claims.")
-    return _Table("dlpa", "SVD w/ DLPA (KGSVD-Net) on held-out scenarios", _DLPA_HEADER, rows, text, path,
-                  time.perf_counter() - t0)
-
-
-_TABLES = {"dlpa": dlpa_table}
-
-
-def table_ids() -> list[str]:
-    """Ids of the report's tables (after the figures): ``['dlpa']``."""
-    return list(_TABLES)
+class _TableEntry:
+    data: "TableData"
+    files: list[Path]                   # images, then the CSV
 
 
 @dataclass
@@ -193,10 +134,10 @@ def _counts(claims: Iterable[Claim]) -> str:
     return f"{n['holds']} hold, {n['fails']} fail, {n['not checked']} not checked"
 
 
-def _summary_rows(entries: list[_Entry]) -> list[list[str]]:
+def _summary_rows(entries: list[_Entry], tables: list[_TableEntry] = ()) -> list[list[str]]:
     rows = []
     for sc in SCORINGS:
-        n = count_status(c for e in entries for c in e.claims[sc])
+        n = count_status([*(c for e in entries for c in e.claims[sc]), *(c for t in tables for c in t.data.claims)])
         rows.append([sc, *(str(n[s]) for s in STATUSES), str(sum(n.values()))])
     return rows
 
@@ -256,14 +197,14 @@ def _html_text(md: str) -> str:
 
 
 def _write_html(path: Path, entries: list[_Entry], scoring: str, header: dict[str, str],
-                tables: list[_Table] = ()) -> None:
+                tables: list[_TableEntry] = ()) -> None:
     e = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              "<title>nfkg: reproduced figures</title>", f"<style>{_CSS}</style></head><body>",
              "<h1>nfkg: reproduced SKR figures</h1>",
              _html_table(["", ""], [[k, v] for k, v in header.items()]),
              "<h2>Claims</h2>",
-             _html_table(_SUMMARY_HEADER, _summary_rows(entries)),
+             _html_table(_SUMMARY_HEADER, _summary_rows(entries, tables)),
              f"<p>{_html_text(_intro(entries, scoring))}</p>",
              "<h2>Figures</h2><ul>"]
     for en in entries:
@@ -286,11 +227,16 @@ def _write_html(path: Path, entries: list[_Entry], scoring: str, header: dict[st
                   f"<h3>Claims ({e(_section_counts(en))})</h3>",
                   _html_table(_CLAIM_HEADER, rows, classes),
                   "</section>"]
-    for t in tables:
-        parts += [f'<section id="{e(t.id)}">', f"<h2>{e(t.id)}: {e(t.title)}</h2>",
-                  _html_table(t.header, t.rows), f"<p>{_html_text(t.text)}</p>",
-                  f'<p>Data: <a href="{e(t.csv.name)}">{e(t.csv.name)}</a> &middot; computed in '
-                  f"{t.seconds:.1f} s.</p>", "</section>"]
+    for te in tables:
+        t, csv = te.data, te.files[-1].name
+        claims = ([] if not t.claims else
+                  [f"<h3>Claims</h3>", _html_table(["claim", "paper", "measured", "holds"],
+                                                    [[c.text, c.paper_value, c.measured, _HOLDS_WORD[c.status]]
+                                                     for c in t.claims])])
+        parts += [f'<section id="{e(t.id)}">', f"<h2>{e(t.id)}: {e(t.paper_ref)}, {e(t.title)}</h2>",
+                  _html_table(t.header, t.formatted_rows()), f"<p>{_html_text(t.text)}</p>", *claims,
+                  f'<p>Data: <a href="{e(csv)}">{e(csv)}</a> &middot; image: <a href="{e(te.files[0].name)}">'
+                  f"{e(te.files[0].name)}</a> &middot; computed in {t.seconds:.1f} s.</p>", "</section>"]
     parts.append("</body></html>")
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
@@ -320,11 +266,11 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _write_md(path: Path, entries: list[_Entry], scoring: str, header: dict[str, str],
-              tables: list[_Table] = ()) -> None:
+              tables: list[_TableEntry] = ()) -> None:
     parts = ["# nfkg: reproduced SKR figures", "",
              _md_table(["", ""], [[k, v] for k, v in header.items()]), "",
              "## Claims", "",
-             _md_table(_SUMMARY_HEADER, _summary_rows(entries)), "",
+             _md_table(_SUMMARY_HEADER, _summary_rows(entries, tables)), "",
              _intro(entries, scoring), ""]
     for en in entries:
         d = en.data
@@ -339,9 +285,15 @@ def _write_md(path: Path, entries: list[_Entry], scoring: str, header: dict[str,
                   _md_table(["parameter", "value"], [[k, format_param(v)] for k, v in d.params.items()]), "",
                   f"### Claims ({_section_counts(en)})", "",
                   _md_table(_CLAIM_HEADER, rows), ""]
-    for t in tables:
-        parts += [f"## {t.id}: {t.title}", "", _md_table(t.header, t.rows), "", t.text, "",
-                  f"Data: [{t.csv.name}]({t.csv.name}) · computed in {t.seconds:.1f} s.", ""]
+    for te in tables:
+        t, csv = te.data, te.files[-1].name
+        parts += [f"## {t.id}: {t.paper_ref}, {t.title}", "", _md_table(t.header, t.formatted_rows()), "", t.text, ""]
+        if t.claims:
+            parts += ["### Claims", "", _md_table(["claim", "paper", "measured", "holds"],
+                                                  [[c.text, c.paper_value, c.measured, _HOLDS_WORD[c.status]]
+                                                   for c in t.claims]), ""]
+        parts += [f"Data: [{csv}]({csv}) · image: [{te.files[0].name}]({te.files[0].name}) · computed in "
+                  f"{t.seconds:.1f} s.", ""]
     path.write_text("\n".join(parts), encoding="utf-8")
 
 
@@ -390,11 +342,12 @@ def reproduce(
         raise ValueError(f"scoring: must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     ids = [*figure_ids(), *table_ids()] if ids is None else list(ids)
     overrides = dict(overrides or {})
+    known_tables = table_ids()
     for fid in [*ids, *overrides]:
-        if fid not in _TABLES:
+        if fid not in known_tables:
             get_preset(fid)  # fail fast on unknown ids
-    tids = [i for i in ids if i in _TABLES]
-    ids = [i for i in ids if i not in _TABLES]
+    tids = [i for i in ids if i in known_tables]
+    ids = [i for i in ids if i not in known_tables]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     order = [scoring, *(sc for sc in SCORINGS if sc != scoring)]
@@ -424,16 +377,20 @@ def reproduce(
     for j, tid in enumerate(tids, len(ids) + 1):
         if progress:
             print(f"[{j}/{len(ids) + len(tids)}] {tid} ...", end=" ", file=sys.stderr, flush=True)
-        tables.append(_TABLES[tid](out))
+        data = run_table(tid, overrides.get(tid))
+        tables.append(_TableEntry(data, save_table(data, out)))
         if progress:
-            print(f"{tables[-1].seconds:.1f} s", file=sys.stderr, flush=True)
+            held = ", ".join(f"claims hold {count_status(data.claims)['holds']}/{len(data.claims)}"
+                             for _ in [0] if data.claims)
+            print(f"{data.seconds:.1f} s{f' ({held})' if held else ''}", file=sys.stderr, flush=True)
     total = time.perf_counter() - t_start
     header = {
         "nfkg version": _version(),
         "figures": ", ".join(ids) + (f"; tables: {', '.join(tids)}" if tids else ""),
         "scoring of the figures": f"{scoring} (claims: both conventions)",
         "total run time": f"{total:.1f} s (computing {sum(sum(e.seconds.values()) for e in entries):.1f} s "
-                          "for both conventions, the rest plotting and writing)",
+                          f"for both conventions, {sum(t.data.seconds for t in tables):.1f} s for the tables, "
+                          "the rest plotting and writing)",
         "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
         "python / numpy": f"{platform.python_version()} / {np.__version__}",
     }

@@ -1,0 +1,144 @@
+"""The report's tables (J Table I, KGSVD-Net held-out) and `nfkg nist`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nfkg import randomness
+from nfkg.cli import main
+from nfkg.tables import T1_TESTS, run_table, save_table, table_ids
+
+
+@pytest.fixture(scope="module")
+def t1_small():
+    return run_table("t1", {"rounds": 2000})
+
+
+def test_table_ids():
+    assert table_ids() == ["t1", "dlpa"]
+    with pytest.raises(ValueError, match="unknown table"):
+        run_table("t9")
+
+
+def test_t1_structure_and_claim(t1_small):
+    d = t1_small
+    assert d.header[0] == "test" and d.header[1] == "SVD w/o PA, user 1" and d.header[-1] == "paper: SVD w/ DLPA"
+    assert len(d.rows) == len(T1_TESTS) + 1 and d.rows[-1][0] == "KDR (BS-user)"
+    p = np.array([row[1:7] for row in d.rows[:-1]], dtype=float)
+    assert p.shape == (10, 6) and np.all((p >= 0) & (p <= 1))
+    assert len(d.claims) == 1 and d.claims[0].paper_value == "all p > 0.01"
+    assert "failures are expected" in d.claims[0].measured
+    assert d.params["rounds"] == 2000 and d.params["pt_dbm"] == 15.0
+
+
+def test_t1_columns_are_run_all_of_the_bits(t1_small):
+    """Column 1 is SP 800-22 of user 1's one-bit BS key under SVD w/o PA (independent recomputation)."""
+    from nfkg.experiments import _point_seed, _scenario, resolve_params
+    from nfkg.probing import probe
+    from nfkg.quantization import one_bit
+    from nfkg.scenario import Scenario
+
+    params = resolve_params("j9", {"pt_dbm": [15.0], "rounds": 2000})
+    s = _scenario(params, "pt_dbm", np.array([15.0]), 256)
+    one = Scenario(s.ula, s.r_b[0], s.psi_b[0], s.r_e[0], s.psi_e[0], s.p_max[0], s.p_b[0], s.sigma2_a,
+                   s.sigma2_b, s.sigma2_e, 1)
+    bits = one_bit(probe(one, "svd", rounds=2000, seed=_point_seed(0, "svd", 15.0)).z_a)[:, 0]
+    assert bits.size == 4000
+    assert t1_small.rows[0][1] == pytest.approx(randomness.frequency(bits).p_values[0], abs=0)
+    assert t1_small.rows[2][1] == pytest.approx(randomness.runs(bits).p_values[0], abs=0)
+
+
+def test_save_table(t1_small, tmp_path):
+    paths = save_table(t1_small, tmp_path)
+    assert [p.name for p in paths] == ["t1.png", "t1.pdf", "t1.csv"]
+    rows = (tmp_path / "t1.csv").read_text().splitlines()
+    assert rows[0].startswith('test,"SVD w/o PA, user 1"') and len(rows) == 12
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_dlpa_table_small(tmp_path):
+    d = run_table("dlpa", {"scenarios": 8, "users": [2]})
+    assert [r[1] for r in d.rows] == ["close Eves (1-5 cm)", "training mixture"]
+    for r in d.rows:
+        pa, dl, fp, opt = r[3:7]
+        assert dl <= fp + 1e-9 and fp <= opt + 1e-9 and pa <= fp + 1e-9
+    assert "gap closed" in d.text
+    with pytest.raises(ValueError, match="unknown key"):
+        run_table("dlpa", {"bogus": 1})
+
+
+def test_figure_command_writes_tables(tmp_path, capsys):
+    assert main(["figure", "t1", "--out", str(tmp_path), "-p", "rounds=1000", "--format", "png"]) == 0
+    assert capsys.readouterr().out.split() == [str(tmp_path / "t1.png"), str(tmp_path / "t1.csv")]
+
+
+def test_report_includes_t1_and_counts_its_claim(tmp_path):
+    from nfkg.report import reproduce
+
+    reproduce(tmp_path, ids=["t1"], progress=False, overrides={"t1": {"rounds": 1000}})
+    md = (tmp_path / "index.md").read_text()
+    assert "## t1: J Table I, Randomness test results (NIST SP 800-22)" in md
+    assert "Every P-value of Table I passes (> 0.01)" in md
+    general = next(line for line in md.splitlines() if line.startswith("| general |"))
+    assert general.rstrip(" |").endswith("| 1")  # one claim in total: t1's
+    assert (tmp_path / "t1.png").exists() and (tmp_path / "t1.csv").exists()
+
+
+# --------------------------------------------------------------------------- nfkg nist
+@pytest.fixture(scope="module")
+def bit_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bits")
+    b = np.random.default_rng(7).integers(0, 2, 50_000, dtype=np.uint8)
+    text = "".join(map(str, b))
+    (d / "bits.txt").write_text("\n".join(text[i:i + 64] for i in range(0, len(text), 64)) + "\n")
+    (d / "bits.bin").write_bytes(np.packbits(b).tobytes())
+    return d, b
+
+
+def test_nist_ascii_and_packed_agree_with_run_all(bit_files, capsys):
+    d, b = bit_files
+    assert main(["nist", str(d / "bits.txt"), "--json"]) == 0
+    a = json.loads(capsys.readouterr().out)
+    assert main(["nist", str(d / "bits.bin"), "--packed", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert a["n"] == p["n"] == 50_000 and a["tests"] == p["tests"]
+    suite = randomness.run_all(b)
+    for t, r in zip(a["tests"], suite.results):
+        assert t["name"] == r.name and t["applicable"] == r.applicable
+        assert [v["p_value"] for v in t["p_values"]] == list(r.p_values)
+    assert len(a["tests"]) == 15
+
+
+def test_nist_table_six_decimals(bit_files, capsys):
+    d, _ = bit_files
+    assert main(["nist", str(d / "bits.txt")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("NIST SP 800-22 Rev. 1a on 50,000 bits")
+    freq = next(line for line in out if line.startswith("frequency "))
+    value = freq.split()[1]
+    assert len(value.split(".")[1]) == 6 and freq.split()[2] in ("PASS", "FAIL")
+    assert any("not applicable:" in line for line in out)
+
+
+@pytest.mark.parametrize("content, packed, needle", [
+    (b"", False, "holds no bits"),
+    (b"  \n\t", False, "holds no bits"),
+    (b"0101x0101", False, "not an ASCII 0/1 file: byte b'x' after 4 bits"),
+    (b"", True, "is empty"),
+])
+def test_nist_bad_files(tmp_path, capsys, content, packed, needle):
+    f = tmp_path / "f"
+    f.write_bytes(content)
+    assert main(["nist", str(f), *(["--packed"] if packed else [])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+
+
+def test_nist_unreadable(tmp_path, capsys):
+    assert main(["nist", str(tmp_path / "missing")]) == 2
+    assert main(["nist", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "cannot read" in err[0] and "is a directory" in err[1]
