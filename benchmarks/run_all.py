@@ -7,13 +7,17 @@
 2. ``bench_engine.py``: Engine v2, every scheme as a ratio to the channel floor (batches
    and single scenarios), peak memory, nfkg batches vs the matrix-vector naive, three-way
    SKR agreement -> ``out/engine.json``;
-3. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
+3. ``bench_dlpa.py``: SVD w/ DLPA (KGSVD-Net) and svd-opt: held-out SKRs against svd-pa and
+   the optimum, svd-opt against a global search, inference speed, training time (K = 6)
+   -> ``out/dlpa.json``, ``out/dlpa_assess.csv``;
+4. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
    both cores): float64 engine vs the mpmath reference -> ``out/precision.json``;
-4. the targets of both issues -> ``out/results.json`` (machine, load, targets, wall time).
+5. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
 
-Options: ``--quick`` (about 2 minutes: no N = 4096, fewer rounds, a small precision sweep),
-``--naive-full`` (run the N x N naive form even where it is predicted to take more than a
-minute), ``--no-precision``, ``--out DIR``.
+Options: ``--quick`` (about 3 minutes: no N = 4096, fewer rounds, 64 DLPA scenarios per set and
+no training run, a small precision sweep), ``--naive-full`` (run the N x N naive form even
+where it is predicted to take more than a minute), ``--no-dlpa``, ``--no-precision``,
+``--out DIR``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import bench_core  # noqa: E402
+import bench_dlpa  # noqa: E402
 import bench_engine  # noqa: E402
 
 # Targets of the first issue (per scenario, on the benchmark machine), still tracked.
@@ -299,8 +304,9 @@ def run_precision(quick: bool, out_dir: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="about 2 minutes: no N = 4096, fewer rounds")
+    ap.add_argument("--quick", action="store_true", help="about 3 minutes: no N = 4096, fewer rounds, no DLPA training")
     ap.add_argument("--naive-full", action="store_true", help="never skip a slow N x N naive run")
+    ap.add_argument("--no-dlpa", action="store_true", help="do not run bench_dlpa.py")
     ap.add_argument("--no-precision", action="store_true", help="do not run bench_precision.py")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="output directory")
     args = ap.parse_args(argv)
@@ -321,6 +327,19 @@ def main(argv=None) -> int:
     engine["targets"] = bench_engine.targets(engine)
     (args.out / "engine.json").write_text(json.dumps(engine, indent=1))
     info["load_after_engine"] = load()
+    if args.no_dlpa:
+        dlpa = {"status": "skipped", "detail": "--no-dlpa"}
+    else:
+        print("\n== bench_dlpa", flush=True)
+        try:
+            dlpa = bench_dlpa.run(quick=args.quick)
+            dlpa["targets"] = bench_dlpa.targets(dlpa)
+            dlpa["status"] = "ok"
+            bench_dlpa.write_csv(dlpa, args.out / "dlpa_assess.csv")
+        except Exception as exc:  # noqa: BLE001 - reported, not fatal (e.g. no torch, no model)
+            dlpa = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
+        (args.out / "dlpa.json").write_text(json.dumps(dlpa, indent=1))
+    info["load_after_dlpa"] = load()
     t_timing = time.perf_counter() - t0
     if args.no_precision:
         prec = {"status": "skipped", "detail": "--no-precision"}
@@ -328,7 +347,10 @@ def main(argv=None) -> int:
         print("\n== bench_precision (subprocess)", flush=True)
         prec = run_precision(args.quick, args.out)
     agree = agreement_summary(core, engine)
-    summary = {"machine": info, "quick": args.quick, "targets": targets(core, engine, agree), "agreement": agree,
+    all_targets = targets(core, engine, agree)
+    all_targets += [{**t, "issue": "DLPA"} for t in dlpa.get("targets", [])]
+    summary = {"machine": info, "quick": args.quick, "targets": all_targets, "agreement": agree,
+               "dlpa": {"status": dlpa["status"], "detail": dlpa.get("detail"), "wall_s": dlpa.get("wall_s")},
                "precision": {k: v for k, v in prec.items() if k != "stdout"},
                "timing_wall_s": t_timing, "wall_s": time.perf_counter() - t0}
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
@@ -337,7 +359,8 @@ def main(argv=None) -> int:
     print(f"{info['cpu']}, {info['nproc']} cores, {(info['memory_bytes'] or 0) / 2**30:.0f} GiB; Python "
           f"{info['python']}, NumPy {info['numpy']}, SciPy {info['scipy']}, {info['blas']} "
           f"({info['blas_threads']} BLAS threads); load average (1, 5, 15 min) at start {info['load_start']}, "
-          f"after core {info['load_after_core']}, after engine {info['load_after_engine']}; {info['date']}; "
+          f"after core {info['load_after_core']}, after engine {info['load_after_engine']}, after dlpa "
+          f"{info['load_after_dlpa']}; {info['date']}; "
           f"commit {info['git']['commit']} ({info['git']['subject']})"
           + (f", src/ modified: {', '.join(info['git']['src_modified'])}" if info['git']['src_modified'] else
              ", src/ clean") + ".")
@@ -357,6 +380,11 @@ def main(argv=None) -> int:
             verdict = "no mp reference (SVD scheme)" if not mp else \
                 "mp reference: " + ", ".join(f"{k} {v:.1e}" for k, v in mp.items() if k != "reference")
             print(f"- {f['where']}: rel. diff {f['rel_diff']:.1e}, smallest SKR {f['min_skr']:.2e} bits; {verdict}")
+    print("\n## SVD w/ DLPA (KGSVD-Net) and svd-opt (bench_dlpa.py)\n")
+    if dlpa["status"] == "ok":
+        print(bench_dlpa.markdown(dlpa))
+    else:
+        print(f"bench_dlpa.py: {dlpa['status']} ({dlpa.get('detail')})")
     print("\n## Precision (bench_precision.py)\n")
     if prec["status"] == "ok":
         print(prec["stdout"].strip())
@@ -370,6 +398,7 @@ def main(argv=None) -> int:
     for t in summary["targets"]:
         print(f"| {t['issue']} | {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |")
     print(f"\n(wrote {args.out}/core.json, engine.json, results.json"
+          f"{', dlpa.json, dlpa_assess.csv' if dlpa['status'] == 'ok' else ''}"
           f"{', precision.json' if prec['status'] == 'ok' else ''}; timing {t_timing:.0f} s, "
           f"total {summary['wall_s']:.0f} s)")
     return 0
