@@ -18,7 +18,7 @@ def t1_small():
 
 
 def test_table_ids():
-    assert table_ids() == ["t1", "dlpa"]
+    assert table_ids() == ["t1", "dlpa", "keyrate"]
     with pytest.raises(ValueError, match="unknown table"):
         run_table("t9")
 

@@ -274,7 +274,12 @@ def _untangle(rows: np.ndarray, cols: np.ndarray, m: int, n: int, first_row: int
     cols = cols.astype(np.int64)
     first_movable = int(np.searchsorted(rows, first_row))
     n_mov = rows.size - first_movable
-    cycles, best, stale, touched = True, np.inf, 0, None
+    # girth 6 needs every pair of rows to share at most one column: sum_c C(d_c, 2) <= C(m, 2).
+    # Past half of that bound (dense high-rate codes, e.g. KDR ~0.2 % with soft information)
+    # 4-cycles cannot all go and the search costs tens of seconds: keep the duplicates check only.
+    deg = np.bincount(cols, minlength=n).astype(np.float64)
+    feasible = float(np.sum(deg * (deg - 1) / 2)) <= 0.5 * m * (m - 1) / 2
+    cycles, best, stale, touched = feasible, np.inf, 0, None
     for it in range(_DUPLICATE_ROUNDS):
         bad, looked = _bad_edges(rows, cols, m, n, first_row, first_movable, cycles, touched)
         if bad.size == 0:

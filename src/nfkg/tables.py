@@ -225,16 +225,27 @@ def _dlpa(overrides: Mapping[str, Any] | None = None, progress: Callable[[int], 
                      _DLPA_HEADER, rows, params, text, time.perf_counter() - t0)
 
 
-_TABLES: dict[str, tuple[Callable[..., TableData], int]] = {"t1": (_t1, 3), "dlpa": (_dlpa, 4)}
+def _keyrate(overrides=None, progress=None):
+    from .keyrate import run_keyrate
+
+    return run_keyrate(overrides, progress)
+
+
+_TABLES: dict[str, tuple[Callable[..., TableData], int]] = {"t1": (_t1, 3), "dlpa": (_dlpa, 4),
+                                                            "keyrate": (_keyrate, 0)}
 
 
 def table_ids() -> list[str]:
-    """Ids of the tables: ``['t1', 'dlpa']``."""
+    """Ids of the tables (``keyrate`` is drawn as a figure): ``['t1', 'dlpa', 'keyrate']``."""
     return list(_TABLES)
 
 
-def table_steps(table_id: str) -> int:
+def table_steps(table_id: str, overrides: Mapping[str, Any] | None = None) -> int:
     """Progress steps of a table (for progress bars)."""
+    if table_id == "keyrate":
+        from .keyrate import keyrate_steps
+
+        return keyrate_steps(overrides)
     return _TABLES[table_id][1]
 
 
@@ -247,7 +258,14 @@ def run_table(table_id: str, overrides: Mapping[str, Any] | None = None,
 
 
 def save_table(data: TableData, out_dir: str | os.PathLike, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
-    """Write ``<id>.csv`` and the table rendered as ``<id>.png``/``.pdf``; return the paths (images first)."""
+    """Write ``<id>.csv`` and the table rendered as ``<id>.png``/``.pdf``; return the paths (images first).
+
+    ``keyrate`` is drawn as its panels (:func:`nfkg.keyrate.save_keyrate`).
+    """
+    if data.id == "keyrate":
+        from .keyrate import save_keyrate
+
+        return save_keyrate(data, out_dir, formats)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -1,0 +1,157 @@
+"""The whole protocol: probing, quantisation, reconciliation, confirmation, amplification (nfkg.keygen)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nfkg import keygen as kg
+from nfkg.amplification import key_length
+from nfkg.bounds import conditional_entropy, correlation
+from nfkg.channel import ULA
+from nfkg.cli import main
+from nfkg.precoding import evaluate
+from nfkg.scenario import Scenario
+
+FIELDS = {"quantized_bits", "kdr", "eve_kdr", "leaked_bits", "efficiency", "key_bits", "keys_match",
+          "eve_agreement", "nist_passed", "bits_per_probing", "one_way_bound", "analytic_skr", "key_sha256"}
+
+
+def _scen(de=0.02, pt=20.0, n_ant=256, dpsi=0.0):
+    return Scenario.from_dbm(ULA(n_ant, 30e9), users=[(12.0, -0.6), (13.0, 0.6)],
+                             eves=[(12.0 - de, -0.6 + dpsi), (13.0 - de, 0.6 + dpsi)], pt_dbm=pt)
+
+
+def _aside(n_ant=64):
+    """Eves 0.2 rad off their users' angle: the user has the advantage, keys come out."""
+    return _scen(0.0, 20.0, n_ant, dpsi=0.2)
+
+
+@pytest.fixture(scope="module")
+def far():
+    s = _aside(256)
+    return s, kg.keygen(s, "svd", rounds=30_000, seed=3)
+
+
+def test_json_fields_and_types(far):
+    _, res = far
+    d = json.loads(res.to_json())
+    assert d["scheme"] == "svd" and d["rounds"] == 30_000 and d["seed"] == 3 and d["quantizer"] == "one-bit"
+    assert len(d["users"]) == 2
+    for u in d["users"]:
+        assert FIELDS <= set(u)
+        assert u["quantized_bits"] == 60_000 and len(u["key_sha256"]) == 64
+
+
+def test_far_eves_give_matching_keys_eve_knows_nothing(far):
+    s, res = far
+    for u in res.users:
+        assert u.key_bits > 0 and u.keys_match
+        assert u.bits_per_probing <= u.one_way_bound + 1e-12  # never above what one-way allows
+        assert u.one_way_bound <= u.analytic_skr + 1e-9
+        assert abs(u.eve_agreement - 0.5) < 4 / math.sqrt(u.key_bits) + 0.01  # Eve: a coin flip per bit
+        assert u.failed_blocks < u.blocks
+
+
+def test_key_length_is_the_leftover_hash_lemma(far):
+    """Recompute the length from the model and the leak: never longer than the lemma allows."""
+    s, res = far
+    ev = evaluate(s, "svd")
+    for k, u in enumerate(res.users):
+        c = ev.cov[k]
+        h_e = conditional_entropy(float(correlation(c[0, 0].real, c[2, 2].real, c[0, 2])), 1)
+        if u.failed_blocks:
+            continue  # the kept length is not visible from outside; the bound below still holds
+        n_kept = u.quantized_bits
+        assert u.key_bits == key_length(n_kept, h_e, u.leaked_bits)
+        assert u.key_bits <= n_kept * h_e - u.leaked_bits - 2 * math.log2(1e9)
+        assert u.asymptotic_key_bits >= u.key_bits
+
+
+def test_same_seed_same_key():
+    s = _aside()
+    a = kg.keygen(s, "svd", rounds=4000, seed=11, finite_size=False)
+    b = kg.keygen(s, "svd", rounds=4000, seed=11, finite_size=False)
+    c = kg.keygen(s, "svd", rounds=4000, seed=12, finite_size=False)
+    assert [u.key_sha256 for u in a.users] == [u.key_sha256 for u in b.users]
+    assert all(np.array_equal(x.key, y.key) for x, y in zip(a.users, b.users))
+    assert [u.key_sha256 for u in a.users] != [u.key_sha256 for u in c.users]
+    assert all(u.key_bits > 0 for u in a.users)
+
+
+def test_close_eve_gives_no_key_honestly():
+    """J5: Eve 2 cm from her user is as good as the user; the one-way rate is ~0 and so is the key."""
+    res = kg.keygen(_scen(0.02, 20.0), "svd-pa", rounds=4000, seed=1)
+    for u in res.users:
+        assert u.analytic_skr > 0.5 and u.one_way_bound < 0.01
+        assert u.key_bits == 0 and u.keys_match and u.nist_passed == "too short" and u.status.startswith("aborted")
+        assert abs(u.eve_kdr - u.kdr) < 0.01
+
+
+def test_tampered_syndrome_is_caught_by_confirmation(monkeypatch):
+    """A decoder that 'succeeds' on wrong bits is caught by the tag: the block is discarded and counted."""
+    from nfkg import reconciliation
+
+    real = reconciliation.reconcile
+
+    def tampered(bits_a, bits_b, p_err, seed, **kw):
+        r = real(bits_a, bits_b, p_err, seed, **kw)
+        bad = r.bits.copy()
+        bad[7] ^= 1                                       # one flipped bit after a "successful" decode
+        return reconciliation.Reconciled(bad, True, r.leaked_bits, r.increments, r.rate_history, r.message,
+                                         r.f, r.nit, r.code)
+
+    monkeypatch.setattr(reconciliation, "reconcile", tampered)
+    res = kg.keygen(_aside(), "svd", rounds=4000, seed=2, finite_size=False)
+    for u in res.users:
+        assert u.failed_blocks == u.blocks == 1 and u.key_bits == 0 and u.keys_match
+
+
+def test_reconciliation_that_must_fail_says_so(monkeypatch):
+    """The user's soft information claims far fewer errors than there are: decoding fails, no key."""
+    orig = kg.bit_posteriors
+
+    def overconfident(z, c_aa, c_xx, c_ax, bits=1, keep=None):
+        p = orig(z, c_aa, c_xx, c_ax, bits, keep)
+        flip = np.random.default_rng(0).random(p.size) < 0.3    # 30 % of the user's bits wrong ...
+        return np.where(flip, 1 - np.round(p), np.round(p)) * 0.98 + 0.01  # ... claimed at 1 % error
+
+    monkeypatch.setattr(kg, "bit_posteriors", overconfident)
+    res = kg.keygen(_aside(), "svd", rounds=3000, seed=5, finite_size=False)
+    for u in res.users:
+        assert u.failed_blocks == u.blocks and u.key_bits == 0 and u.keys_match
+
+
+def test_multi_bit_quantizer():
+    res = kg.keygen(_aside(), "svd", rounds=4000, seed=3, quantizer="multi-bit", bits=2,
+                    finite_size=False)
+    for u in res.users:
+        assert u.quantized_bits == 2 * 2 * 4000 and u.keys_match
+    assert res.params["bits_per_sample"] == 2
+
+
+def test_bad_options():
+    s = _aside()
+    with pytest.raises(ValueError, match="quantizer"):
+        kg.keygen(s, "svd", rounds=100, quantizer="three-bit")
+    with pytest.raises(ValueError, match="block_bits"):
+        kg.keygen(s, "svd", rounds=100, block_bits=10)
+
+
+def test_cli_keygen(tmp_path, capsys):
+    p = tmp_path / "s.toml"
+    p.write_text("antennas = 64\npt_dbm = 30\nusers = [{r = 12.0, psi = -0.6}, {r = 13.0, psi = 0.6}]\n"
+                 "eves = [{r = 12.0, psi = -0.4}, {r = 13.0, psi = 0.8}]\n")
+    out = tmp_path / "k.json"
+    assert main(["keygen", str(p), "--scheme", "svd", "--rounds", "3000", "--seed", "4", "--json", str(out),
+                 "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "scheme svd, 3,000 probings, seed 4, one-bit quantiser" in text and "wrote" in text
+    d = json.loads(out.read_text())
+    assert {"scheme", "rounds", "seed", "users"} <= set(d) and FIELDS <= set(d["users"][0])
+    assert main(["keygen", str(p), "--quantizer", "two-bit"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--quantizer" in err[0]
