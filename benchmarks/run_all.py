@@ -10,14 +10,17 @@
 3. ``bench_dlpa.py``: SVD w/ DLPA (KGSVD-Net) and svd-opt: held-out SKRs against svd-pa and
    the optimum, svd-opt against a global search, inference speed, training time (K = 6)
    -> ``out/dlpa.json``, ``out/dlpa_assess.csv``;
-4. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
+4. ``bench_probing.py``: Monte Carlo probing against drawing its precoders (K = 2, N = 256),
+   peak memory of 10^5 rounds, chunk independence, ``nfkg nist`` against NIST's C code
+   (sp80022suite) on 10^6 bits -> ``out/probing.json``;
+5. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
    both cores): float64 engine vs the mpmath reference -> ``out/precision.json``;
-5. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
+6. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
 
 Options: ``--quick`` (about 3 minutes: no N = 4096, fewer rounds, 64 DLPA scenarios per set and
-no training run, a small precision sweep), ``--naive-full`` (run the N x N naive form even
-where it is predicted to take more than a minute), ``--no-dlpa``, ``--no-precision``,
-``--out DIR``.
+no training run, T = 4,096 probing rounds, a small precision sweep), ``--naive-full`` (run the
+N x N naive form even where it is predicted to take more than a minute), ``--no-dlpa``,
+``--no-probing``, ``--no-precision``, ``--out DIR``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ if str(HERE) not in sys.path:
 import bench_core  # noqa: E402
 import bench_dlpa  # noqa: E402
 import bench_engine  # noqa: E402
+import bench_probing  # noqa: E402
 
 # Targets of the first issue (per scenario, on the benchmark machine), still tracked.
 TARGET_SVDPA_4096_MS = 10.0
@@ -307,6 +311,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="about 3 minutes: no N = 4096, fewer rounds, no DLPA training")
     ap.add_argument("--naive-full", action="store_true", help="never skip a slow N x N naive run")
     ap.add_argument("--no-dlpa", action="store_true", help="do not run bench_dlpa.py")
+    ap.add_argument("--no-probing", action="store_true", help="do not run bench_probing.py")
     ap.add_argument("--no-precision", action="store_true", help="do not run bench_precision.py")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="output directory")
     args = ap.parse_args(argv)
@@ -340,6 +345,18 @@ def main(argv=None) -> int:
             dlpa = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
         (args.out / "dlpa.json").write_text(json.dumps(dlpa, indent=1))
     info["load_after_dlpa"] = load()
+    if args.no_probing:
+        probe_res = {"status": "skipped", "detail": "--no-probing"}
+    else:
+        print("\n== bench_probing", flush=True)
+        try:
+            probe_res = bench_probing.run(quick=args.quick)
+            probe_res["targets"] = bench_probing.targets(probe_res)
+            probe_res["status"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not fatal (e.g. a chunk-dependence assertion)
+            probe_res = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
+        (args.out / "probing.json").write_text(json.dumps(probe_res, indent=1))
+    info["load_after_probing"] = load()
     t_timing = time.perf_counter() - t0
     if args.no_precision:
         prec = {"status": "skipped", "detail": "--no-precision"}
@@ -349,8 +366,11 @@ def main(argv=None) -> int:
     agree = agreement_summary(core, engine)
     all_targets = targets(core, engine, agree)
     all_targets += [{**t, "issue": "DLPA"} for t in dlpa.get("targets", [])]
+    all_targets += [{**t, "issue": "Probing"} for t in probe_res.get("targets", [])]
     summary = {"machine": info, "quick": args.quick, "targets": all_targets, "agreement": agree,
                "dlpa": {"status": dlpa["status"], "detail": dlpa.get("detail"), "wall_s": dlpa.get("wall_s")},
+               "probing": {"status": probe_res["status"], "detail": probe_res.get("detail"),
+                           "wall_s": probe_res.get("wall_s")},
                "precision": {k: v for k, v in prec.items() if k != "stdout"},
                "timing_wall_s": t_timing, "wall_s": time.perf_counter() - t0}
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
@@ -360,7 +380,7 @@ def main(argv=None) -> int:
           f"{info['python']}, NumPy {info['numpy']}, SciPy {info['scipy']}, {info['blas']} "
           f"({info['blas_threads']} BLAS threads); load average (1, 5, 15 min) at start {info['load_start']}, "
           f"after core {info['load_after_core']}, after engine {info['load_after_engine']}, after dlpa "
-          f"{info['load_after_dlpa']}; {info['date']}; "
+          f"{info['load_after_dlpa']}, after probing {info['load_after_probing']}; {info['date']}; "
           f"commit {info['git']['commit']} ({info['git']['subject']})"
           + (f", src/ modified: {', '.join(info['git']['src_modified'])}" if info['git']['src_modified'] else
              ", src/ clean") + ".")
@@ -385,6 +405,11 @@ def main(argv=None) -> int:
         print(bench_dlpa.markdown(dlpa))
     else:
         print(f"bench_dlpa.py: {dlpa['status']} ({dlpa.get('detail')})")
+    print("\n## Monte Carlo probing and the NIST suite (bench_probing.py)\n")
+    if probe_res["status"] == "ok":
+        print(bench_probing.markdown(probe_res))
+    else:
+        print(f"bench_probing.py: {probe_res['status']} ({probe_res.get('detail')})")
     print("\n## Precision (bench_precision.py)\n")
     if prec["status"] == "ok":
         print(prec["stdout"].strip())
@@ -399,6 +424,7 @@ def main(argv=None) -> int:
         print(f"| {t['issue']} | {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |")
     print(f"\n(wrote {args.out}/core.json, engine.json, results.json"
           f"{', dlpa.json, dlpa_assess.csv' if dlpa['status'] == 'ok' else ''}"
+          f"{', probing.json' if probe_res['status'] != 'skipped' else ''}"
           f"{', precision.json' if prec['status'] == 'ok' else ''}; timing {t_timing:.0f} s, "
           f"total {summary['wall_s']:.0f} s)")
     return 0

@@ -1,0 +1,536 @@
+"""Monte Carlo channel probing and the NIST suite: cost against their floors, memory, reproducibility.
+
+Four parts:
+
+(1) ``floor``: K = 2, N = 256, 30 GHz, J5 geometry (users (12 m, -0.6), (13 m, 0.6), Eves 2 cm
+    closer, P_t = 15 dBm, V = 1 so ``pilots='auto'`` builds the pilots explicitly), schemes
+    mrc, svd, svd-pa. ``probe(s, result, rounds=T, seed=0)`` is timed with a
+    :class:`~nfkg.precoding.PrecodingResult` whose ``.covariance`` was already built (precoding
+    is not timed) against the **floor**: drawing the same precoders and nothing else, i.e. for
+    each seed block b of ``probing.BLOCK`` rounds
+    ``cov.sample(default_rng(SeedSequence(seed, spawn_key=(b,))), BLOCK)``. A third series,
+    **all draws**, adds to the floor the pilot-noise normals that ``probe`` also draws in each
+    block (user, Eve: ``(BLOCK, K, V)``, BS: ``(BLOCK, N, V)`` complex), to show where the rest
+    of the time goes. T = 20,480 (4,096 with ``--quick``). The three series of the three schemes
+    are measured in interleaved rounds, shuffled each round, garbage collector off during a
+    measurement; median of 7 rounds (3); ratio = median / median. A round during which other
+    processes used more than 20 % of the machine is measured again after 10 s, up to 3 times
+    (2), as in ``bench_core.guarded``. A fourth series times ``probe`` with OpenBLAS set to one
+    thread (when it has more), because on this 2-core machine the BLAS threads of probe's small
+    products cost far more than they save when another process holds a core. Target: probe
+    within 3x of the floor for every scheme.
+(2) ``memory``: peak memory of ``probe(s, 'svd-pa' result, rounds=10**5)`` at K = 2, N = 256, in
+    a fresh subprocess per measure: ``ru_maxrss`` before (after the imports, the scenario,
+    precoding and the covariance) and after the call, and in a second subprocess the
+    ``tracemalloc`` peak of the call over what was allocated before it (NumPy's buffers are
+    traced). ``--quick``: 20,480 rounds. Target: the increase under 1 GB.
+(3) ``chunk``: not a timing. For each scheme, the same seed with ``chunk=1024`` and
+    ``chunk=8192`` over T = 18,949 rounds (8,709 with ``--quick``: several chunks and a partial
+    last block) must give identical ``z_a, z_b, z_e`` (``np.array_equal``; asserted).
+(4) ``nist``: 10^6 bits (``default_rng(1).integers(0, 2, 10**6)``, packed MSB first into
+    ``bits.bin``; a seed whose walk has J >= 500 cycles, so all fifteen tests run), as whole
+    processes, wall time, interleaved, median of 3: (a) ``nfkg nist bits.bin --packed`` (the
+    venv's console script), (b) a small script (written next to the bits) that reads and unpacks
+    the same file and runs all fifteen tests of ``sp80022suite`` (NIST's sts-2.1.2 C code) with
+    the parameters ``run_all`` uses at 10^6 bits (block frequency M = 128, templates m = 9,
+    linear complexity M = 500, serial m = 16, approximate entropy m = 10), its templates in
+    ``./templates/template9`` as ``tests/test_randomness.py`` writes them. Also in-process:
+    ``randomness.run_all`` (median of 5) and the sum of the C calls inside script (b), with a
+    per-test breakdown of both. Target: (a) at most 2x (b). Skipped (b) if sp80022suite is
+    not installed (it is a dev extra).
+
+Run through ``benchmarks/run_all.py`` or directly:
+``.venv/bin/python benchmarks/bench_probing.py [--quick] [--json PATH]`` (writes
+``out/probing.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import bench_core  # noqa: E402
+
+from nfkg import probing, randomness  # noqa: E402
+from nfkg.channel import ULA  # noqa: E402
+from nfkg.precoding import precode  # noqa: E402
+from nfkg.scenario import Scenario  # noqa: E402
+
+TARGET_FLOOR_RATIO = 3.0
+TARGET_PEAK_BYTES = 1e9
+TARGET_NIST_RATIO = 2.0
+SCHEMES = ("mrc", "svd", "svd-pa")
+GEOM = dict(users=[(12.0, -0.6), (13.0, 0.6)], eves=[(11.98, -0.6), (12.98, 0.6)], pt_dbm=15.0)
+N_ANT = 256
+CARRIER = 30e9
+NIST_BITS = 10**6
+NIST_SEED = 1
+
+
+def scenario() -> Scenario:
+    return Scenario.from_dbm(ULA(N_ANT, CARRIER), **GEOM)
+
+
+def _timed(fn) -> float:
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        gc.enable()
+
+
+# --------------------------------------------------------------------------- (1) probe vs the precoder floor
+def _openblas():
+    """(get, set) of the thread count of the OpenBLAS that NumPy loaded, or None."""
+    import ctypes
+
+    try:
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            if "openblas" in line and line.endswith(".so"):
+                lib = ctypes.CDLL(line.split()[-1])
+                for suffix in ("scipy_openblas_{}_num_threads64_", "openblas_{}_num_threads64_",
+                               "openblas_{}_num_threads"):
+                    get, put = suffix.format("get"), suffix.format("set")
+                    if hasattr(lib, get) and hasattr(lib, put):
+                        setter = getattr(lib, put)
+                        setter.argtypes = [ctypes.c_int]
+                        return getattr(lib, get), setter
+    except OSError:
+        pass
+    return None
+
+
+def floor_part(quick: bool) -> dict:
+    rounds = 4096 if quick else 20_480
+    repeats = 3 if quick else 7
+    s = scenario()
+    k, n_ant, v = s.n_users, s.n_ant, int(s.pilot_length)
+    block = probing.BLOCK
+    sizes = [min(block, rounds - b * block) for b in range(-(-rounds // block))]
+    blas = _openblas()
+    threads = int(blas[0]()) if blas else None
+    kinds = ("probe", "floor", "draws") + (("probe_1t",) if blas and threads > 1 else ())
+    results, series = {}, {}
+    for name in SCHEMES:
+        res = precode(s, name)
+        res.covariance  # built here, outside the timings
+        results[name] = res
+        pilots = probing.probe(s, res, rounds=block, seed=0).pilots  # warm-up, and which pilot path
+        v_eff = v if pilots == "explicit" else 1
+
+        def run_probe(res=res):
+            probing.probe(s, res, rounds=rounds, seed=0)
+
+        def run_probe_1t(res=res):
+            blas[1](1)
+            try:
+                probing.probe(s, res, rounds=rounds, seed=0)
+            finally:
+                blas[1](threads)
+
+        def run_floor(cov=res.covariance):
+            for b, n in enumerate(sizes):
+                cov.sample(np.random.default_rng(np.random.SeedSequence(0, spawn_key=(b,))), n)
+
+        def run_draws(cov=res.covariance, v_eff=v_eff):
+            for b, n in enumerate(sizes):
+                rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(b,)))
+                cov.sample(rng, n)
+                rng.standard_normal((n, k, v_eff, 2))
+                rng.standard_normal((n, k, v_eff, 2))
+                rng.standard_normal((n, n_ant, v_eff, 2))
+
+        fns = {"probe": run_probe, "floor": run_floor, "draws": run_draws, "probe_1t": run_probe_1t}
+        series[name] = {"pilots": pilots, "fns": fns}
+    times = {name: {kind: [] for kind in kinds} for name in SCHEMES}
+    foreign, attempts = [], []
+    order = [(name, kind) for name in SCHEMES for kind in kinds]
+    rnd = random.Random(20241124)
+    gc.collect()
+
+    def one_round():
+        rnd.shuffle(order)
+        return {(name, kind): _timed(series[name]["fns"][kind]) for name, kind in order}
+
+    for i in range(repeats):
+        got, fc, tries = bench_core.guarded(one_round, f"round {i + 1}", attempts=2 if quick else 3)
+        for (name, kind), dt in got.items():
+            times[name][kind].append(dt)
+        foreign.append(fc)
+        attempts.append(tries)
+        print(f"    round {i + 1}/{repeats} (other CPU {fc:.0%}): " + ", ".join(
+            f"{n} {times[n]['probe'][-1] / times[n]['floor'][-1]:.2f}x" for n in SCHEMES), flush=True)
+    rows = []
+    for name in SCHEMES:
+        t = times[name]
+        med = {kind: float(np.median(v)) for kind, v in t.items()}
+        row = {"scheme": name, "pilots": series[name]["pilots"],
+               "shapes": [f"{'complement' if sh.complement else 'span'} m={sh.basis.shape[-1]}"
+                          for sh in results[name].covariance.shapes],
+               "probe_s": med["probe"], "floor_s": med["floor"], "draws_s": med["draws"],
+               "ratio": med["probe"] / med["floor"], "ratio_draws": med["probe"] / med["draws"],
+               "ratio_min": min(t["probe"]) / min(t["floor"]),
+               "ratio_per_round": [p / f for p, f in zip(t["probe"], t["floor"])],
+               "raw": t}
+        if "probe_1t" in med:
+            row["probe_1t_s"] = med["probe_1t"]
+            row["ratio_1t"] = med["probe_1t"] / med["floor"]
+        rows.append(row)
+    fc = [f for f in foreign if f is not None]
+    return {"K": k, "N": n_ant, "V": v, "rounds": rounds, "block": block, "repeats": repeats, "rows": rows,
+            "blas_threads": threads, "foreign_cpu": max(fc) if fc else None, "foreign_cpu_rounds": foreign,
+            "attempts": attempts}
+
+
+# --------------------------------------------------------------------------- (2) peak memory (subprocess)
+_MEMORY_SCRIPT = r"""
+import json, resource, sys
+mode, rounds = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+import numpy as np
+from bench_probing import scenario
+from nfkg import probing
+from nfkg.precoding import precode
+s = scenario()
+res = precode(s, "svd-pa")
+res.covariance
+def status(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+out = {"mode": mode, "rounds": rounds}
+if mode == "rss":
+    out["maxrss_before"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    try:  # reset the peak (VmHWM) to the current RSS, Linux >= 4.0
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        out["hwm_reset"] = True
+    except OSError:
+        out["hwm_reset"] = False
+    out["rss_before"] = status("VmRSS")
+    out["hwm_before"] = status("VmHWM")
+    p = probing.probe(s, res, rounds=rounds, seed=0)
+    out["maxrss_after"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out["hwm_after"] = status("VmHWM")
+    out["rss_after"] = status("VmRSS")
+else:
+    import tracemalloc
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    p = probing.probe(s, res, rounds=rounds, seed=0)
+    cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    out.update(traced_before=base, traced_after=cur, traced_peak=peak)
+out["result_bytes"] = p.z_a.nbytes + p.z_b.nbytes + p.z_e.nbytes
+print(json.dumps(out))
+"""
+
+
+def memory_part(quick: bool) -> dict:
+    rounds = 20_480 if quick else 10**5
+    out: dict = {"scheme": "svd-pa", "K": 2, "N": N_ANT, "rounds": rounds}
+    for mode in ("rss", "tracemalloc"):
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, mode, str(rounds), str(HERE)],
+                           capture_output=True, text=True, timeout=1800)
+        if p.returncode != 0:
+            raise RuntimeError(f"memory subprocess ({mode}) failed: {p.stderr[-2000:]}")
+        d = json.loads(p.stdout.strip().splitlines()[-1])
+        d.pop("mode")
+        out.update(d)
+        out[f"{mode}_wall_s"] = time.perf_counter() - t0
+    out["maxrss_increase"] = out["maxrss_after"] - out["maxrss_before"]
+    out["hwm_increase"] = out["hwm_after"] - out["hwm_before"]
+    out["traced_increase"] = out["traced_peak"] - out["traced_before"]
+    return out
+
+
+# --------------------------------------------------------------------------- (3) chunk independence
+def chunk_part(quick: bool) -> dict:
+    rounds = 8192 + 517 if quick else 2 * 8192 + 2 * 1024 + 517
+    s = scenario()
+    rows = []
+    for name in SCHEMES:
+        res = precode(s, name)
+        a = probing.probe(s, res, rounds=rounds, seed=0, chunk=1024)
+        b = probing.probe(s, res, rounds=rounds, seed=0, chunk=8192)
+        same = {z: bool(np.array_equal(getattr(a, z), getattr(b, z))) for z in ("z_a", "z_b", "z_e")}
+        rows.append({"scheme": name, "identical": all(same.values()), **same})
+    out = {"rounds": rounds, "chunks": [1024, 8192], "seed": 0, "rows": rows,
+           "identical": all(r["identical"] for r in rows)}
+    assert out["identical"], f"probe depends on chunk: {rows}"
+    return out
+
+
+# --------------------------------------------------------------------------- (4) nfkg nist vs NIST's C code
+_STS_SCRIPT = r'''"""All fifteen SP 800-22 tests of NIST's sts-2.1.2 C code (sp80022suite) on a packed bit file."""
+import json
+import sys
+import time
+
+import numpy as np
+import sp80022suite as sp
+
+raw = np.unpackbits(np.fromfile(sys.argv[1], dtype=np.uint8)).tobytes()  # one byte (0/1) per bit
+calls = [
+    ("frequency", lambda: sp.frequency(raw)),
+    ("block_frequency", lambda: sp.block_frequency(128, raw)),
+    ("runs", lambda: sp.runs(raw)),
+    ("longest_run_of_ones", lambda: sp.longest_run_of_ones(raw)),
+    ("binary_matrix_rank", lambda: sp.rank(raw)),
+    ("discrete_fourier_transform", lambda: sp.discrete_fourier_transform(raw)),
+    # reads its templates from ./templates/template9
+    ("non_overlapping_template_matching", lambda: sp.non_overlapping_template_matchings(9, raw)),
+    ("overlapping_template_matching", lambda: sp.overlapping_template_matchings(9, raw)),
+    ("universal", lambda: sp.universal(raw)),
+    ("linear_complexity", lambda: sp.linear_complexity(500, raw)),
+    ("serial", lambda: sp.serial(16, raw)),
+    ("approximate_entropy", lambda: sp.approximate_entropy(10, raw)),
+    ("cumulative_sums", lambda: sp.cumulative_sums(raw)),
+    ("random_excursions", lambda: sp.random_excursions(raw)),
+    ("random_excursions_variant", lambda: sp.random_excursions_variant(raw)),
+]
+out = {}
+for name, call in calls:
+    t0 = time.perf_counter()
+    try:
+        p = call()
+    except ValueError:  # random excursions: too few cycles
+        p = None
+    out[name] = {"p": p, "s": time.perf_counter() - t0}
+print(json.dumps(out))
+'''
+
+
+class ChildCpuMeter(bench_core.CpuMeter):
+    """:class:`bench_core.CpuMeter` that counts the CPU of this process's waited-for children as its own."""
+
+    def __enter__(self):
+        self._c0 = os.times()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        c1 = os.times()
+        wall = time.perf_counter() - self._t0
+        super().__exit__(*exc)
+        if self.foreign is not None and wall > 0:
+            child = (c1.children_user - self._c0.children_user) + (c1.children_system - self._c0.children_system)
+            self.foreign = max(0.0, self.foreign - child / (wall * (os.cpu_count() or 1)))
+        return False
+
+
+def _nfkg_command() -> list[str]:
+    exe = Path(sys.executable).parent / "nfkg"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("nfkg")
+    return [found] if found else [sys.executable, "-c", "import sys; from nfkg.cli import main; sys.exit(main())"]
+
+
+def _per_test_nfkg(bits: np.ndarray) -> dict:
+    """Each test as run_all calls it (same options), timed once."""
+    m = randomness.length_defaults(bits.size)
+    opts = {"serial": {"m": m["serial_m"]}, "approximate_entropy": {"m": m["approximate_entropy_m"]}}
+    out = {}
+    for name in randomness.TEST_NAMES:
+        fn = getattr(randomness, name)
+        out[name] = _timed(lambda fn=fn, name=name: fn(bits, **opts.get(name, {})))
+    return out
+
+
+def nist_part(quick: bool) -> dict:
+    have_c = importlib.util.find_spec("sp80022suite") is not None
+    repeats = 3
+    bits = np.random.default_rng(NIST_SEED).integers(0, 2, NIST_BITS, dtype=np.uint8)
+    out: dict = {"bits": NIST_BITS, "seed": NIST_SEED, "repeats": repeats, "have_c": have_c}
+    with tempfile.TemporaryDirectory(prefix="nfkg-bench-nist-") as tmp:
+        tmp = Path(tmp)
+        np.packbits(bits).tofile(tmp / "bits.bin")
+        (tmp / "templates").mkdir()
+        (tmp / "templates" / "template9").write_text(
+            "".join(" ".join(map(str, t)) + "\n" for t in randomness.aperiodic_templates(9)))
+        (tmp / "sts_all.py").write_text(_STS_SCRIPT)
+        cmds = {"nfkg": [*_nfkg_command(), "nist", "bits.bin", "--packed"]}
+        if have_c:
+            cmds["c"] = [sys.executable, "sts_all.py", "bits.bin"]
+        walls: dict = {k: [] for k in cmds}
+        c_inner: list = []
+        c_tests: list = []
+        nfkg_stdout = ""
+        with ChildCpuMeter() as m:
+            for _ in range(repeats):
+                for key, cmd in cmds.items():
+                    t0 = time.perf_counter()
+                    p = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=600)
+                    walls[key].append(time.perf_counter() - t0)
+                    if p.returncode != 0:
+                        raise RuntimeError(f"{' '.join(cmd)} failed (rc {p.returncode}): {p.stderr[-2000:]}")
+                    if key == "c":
+                        d = json.loads(p.stdout.strip().splitlines()[-1])
+                        c_inner.append(sum(v["s"] for v in d.values()))
+                        c_tests.append(d)
+                    else:
+                        nfkg_stdout = p.stdout
+        out["foreign_cpu"] = m.foreign
+        out["commands"] = {k: " ".join(Path(c).name if i == 0 else c for i, c in enumerate(v))
+                           for k, v in cmds.items()}
+        out["nfkg_summary"] = nfkg_stdout.strip().splitlines()[-1] if nfkg_stdout else None
+    out["nfkg_wall"] = walls["nfkg"]
+    out["nfkg_s"] = float(np.median(walls["nfkg"]))
+    loaded = randomness.unpack(np.packbits(bits).tobytes())
+    randomness.run_all(loaded)  # warm-up (template tables, caches)
+    gc.collect()
+    inproc = [_timed(lambda: randomness.run_all(loaded)) for _ in range(5)]
+    out["run_all_all"] = inproc
+    out["run_all_s"] = float(np.median(inproc))
+    out["nfkg_per_test_s"] = _per_test_nfkg(loaded)
+    if have_c:
+        out["c_wall"] = walls["c"]
+        out["c_s"] = float(np.median(walls["c"]))
+        out["c_inner_s"] = float(np.median(c_inner))
+        out["c_per_test_s"] = {name: float(np.median([d[name]["s"] for d in c_tests])) for name in c_tests[0]}
+        out["c_p_values"] = {name: c_tests[0][name]["p"] for name in c_tests[0]}
+        out["ratio"] = out["nfkg_s"] / out["c_s"]
+        out["ratio_inner"] = out["run_all_s"] / out["c_inner_s"]
+    return out
+
+
+# --------------------------------------------------------------------------- driver
+def run(quick: bool = False) -> dict:
+    t0 = time.perf_counter()
+    res: dict = {"quick": quick}
+    print("(1) probe vs the precoder draws (K = 2, N = 256; mrc, svd, svd-pa)", flush=True)
+    res["floor"] = floor_part(quick)
+    print("(2) peak memory of probe (fresh subprocesses)", flush=True)
+    res["memory"] = memory_part(quick)
+    print("(3) chunk independence", flush=True)
+    res["chunk"] = chunk_part(quick)
+    print("(4) nfkg nist vs NIST's C code (sp80022suite), 10^6 bits", flush=True)
+    res["nist"] = nist_part(quick)
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def _mb(b: float) -> str:
+    return f"{b / 1e6:.1f} MB"
+
+
+def targets(res: dict) -> list[dict]:
+    out = []
+    fl = res["floor"]
+    for r in fl["rows"]:
+        out.append({"id": f"floor_{r['scheme']}", "target": f"probe {r['scheme']} within {TARGET_FLOOR_RATIO:.0f}x of "
+                    f"drawing its precoders (K = {fl['K']}, N = {fl['N']}, T = {fl['rounds']:,})",
+                    "measured": f"{r['ratio']:.2f}x ({r['probe_s'] * 1e3:.0f} vs {r['floor_s'] * 1e3:.0f} ms)",
+                    "value": r["ratio"], "met": bool(r["ratio"] <= TARGET_FLOOR_RATIO)})
+    me = res["memory"]
+    rss_inc = me["hwm_increase"] if me["hwm_reset"] else me["maxrss_increase"]
+    rss_base = me["hwm_before"] if me["hwm_reset"] else me["maxrss_before"]
+    worst = max(rss_inc, me["traced_increase"])
+    out.append({"id": "probe_memory", "target": f"peak memory of probe, {me['rounds']:,} rounds, K = 2, N = 256 "
+                f"(svd-pa) < {TARGET_PEAK_BYTES / 1e9:.0f} GB",
+                "measured": f"peak RSS +{_mb(rss_inc)} over {_mb(rss_base)}"
+                            f"; tracemalloc peak +{_mb(me['traced_increase'])}",
+                "value": worst, "met": bool(worst < TARGET_PEAK_BYTES)})
+    ch = res["chunk"]
+    out.append({"id": "chunk", "target": "same seed, chunk = 1024 vs 8192: identical z_a, z_b, z_e",
+                "measured": f"{'identical' if ch['identical'] else 'DIFFERENT'} ({len(ch['rows'])} schemes, "
+                            f"T = {ch['rounds']:,})", "value": ch["identical"], "met": bool(ch["identical"])})
+    ni = res["nist"]
+    if ni["have_c"]:
+        out.append({"id": "nist", "target": f"nfkg nist on 10^6 bits at most {TARGET_NIST_RATIO:.0f}x NIST's C code "
+                    "(whole processes)", "measured": f"{ni['ratio']:.2f}x ({ni['nfkg_s']:.2f} vs {ni['c_s']:.2f} s)",
+                    "value": ni["ratio"], "met": bool(ni["ratio"] <= TARGET_NIST_RATIO)})
+    return out
+
+
+def _fc(v) -> str:
+    return "n/a" if v is None else f"{v:.0%}"
+
+
+def markdown(res: dict) -> str:
+    fl = res["floor"]
+    out = [f"### (1) probe vs drawing the precoders, K = {fl['K']}, N = {fl['N']}, V = {fl['V']}, "
+           f"T = {fl['rounds']:,} (median of {fl['repeats']} interleaved rounds)\n",
+           "| scheme | shapes | pilots | probe | floor: precoders | all draws (+ pilot noise) | probe / floor "
+           "| (min / min) | probe / all draws | probe, 1 BLAS thread | its / floor |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in fl["rows"]:
+        one = (f"{r['probe_1t_s'] * 1e3:.0f} ms | {r['ratio_1t']:.2f}x" if "probe_1t_s" in r else "- | -")
+        out.append(f"| {r['scheme']} | {', '.join(r['shapes'])} | {r['pilots']} | {r['probe_s'] * 1e3:.0f} ms | "
+                   f"{r['floor_s'] * 1e3:.0f} ms | {r['draws_s'] * 1e3:.0f} ms | **{r['ratio']:.2f}x** | "
+                   f"{r['ratio_min']:.2f}x | {r['ratio_draws']:.2f}x | {one} |")
+    out.append(f"\nBLAS threads: {fl['blas_threads']}. Other CPU per round: "
+               + ", ".join(_fc(f) for f in fl["foreign_cpu_rounds"])
+               + (f" (rounds measured again: {sum(a - 1 for a in fl['attempts'])})" if max(fl["attempts"]) > 1 else "")
+               + ".")
+    me = res["memory"]
+    out += [f"\n### (2) Peak memory of probe (svd-pa), {me['rounds']:,} rounds, K = 2, N = 256 (fresh subprocesses)\n",
+            "| measure | before the call | after / peak | increase |", "|---|---:|---:|---:|",
+            f"| peak RSS of the call (VmHWM, reset before it{'' if me['hwm_reset'] else ': reset FAILED'}) | "
+            f"{_mb(me['hwm_before'])} | {_mb(me['hwm_after'])} | **{_mb(me['hwm_increase'])}** |",
+            f"| peak RSS of the process (`ru_maxrss`) | {_mb(me['maxrss_before'])} | {_mb(me['maxrss_after'])} | "
+            f"{_mb(me['maxrss_increase'])} |",
+            f"| RSS (VmRSS) | {_mb(me['rss_before'])} | {_mb(me['rss_after'])} | "
+            f"{_mb(me['rss_after'] - me['rss_before'])} |",
+            f"| tracemalloc (NumPy buffers) | {_mb(me['traced_before'])} | {_mb(me['traced_peak'])} | "
+            f"**{_mb(me['traced_increase'])}** |",
+            f"\nThe results alone (z_a, z_b, z_e): {_mb(me['result_bytes'])}."]
+    ch = res["chunk"]
+    out.append(f"\n### (3) Chunk independence\n\nT = {ch['rounds']:,}, seed 0, chunk 1024 vs 8192: " + ", ".join(
+        f"{r['scheme']} {'identical' if r['identical'] else 'DIFFERENT'}" for r in ch["rows"]) + ".")
+    ni = res["nist"]
+    out.append(f"\n### (4) nfkg nist vs NIST's C code, {ni['bits']:,} bits (median of {ni['repeats']}, wall time)\n")
+    out += ["| what | nfkg | C (sp80022suite) | nfkg / C |", "|---|---:|---:|---:|"]
+    if ni["have_c"]:
+        out.append(f"| whole process | {ni['nfkg_s']:.3f} s | {ni['c_s']:.3f} s | **{ni['ratio']:.2f}x** |")
+        out.append(f"| the fifteen tests in-process | {ni['run_all_s']:.3f} s (`run_all`) | {ni['c_inner_s']:.3f} s "
+                   f"(sum of calls) | {ni['ratio_inner']:.2f}x |")
+        out += ["\n| test | nfkg | C |", "|---|---:|---:|"]
+        for name in randomness.TEST_NAMES:
+            out.append(f"| {name} | {ni['nfkg_per_test_s'][name] * 1e3:.1f} ms | "
+                       f"{ni['c_per_test_s'][name] * 1e3:.1f} ms |")
+    else:
+        out.append(f"| whole process | {ni['nfkg_s']:.3f} s | not installed | - |")
+        out.append(f"| in-process | {ni['run_all_s']:.3f} s | - | - |")
+    out.append(f"\nOther CPU: {_fc(ni['foreign_cpu'])}. nfkg's last line: `{ni['nfkg_summary']}`.")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="T = 4,096, 3 rounds, 20,480 rounds for memory")
+    ap.add_argument("--json", type=Path, default=HERE / "out" / "probing.json")
+    args = ap.parse_args(argv)
+    res = run(args.quick)
+    res["targets"] = targets(res)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(res, indent=1))
+    print(markdown(res))
+    for t in res["targets"]:
+        print(f"- {t['target']}: {t['measured']} -> {'met' if t['met'] else 'NOT met'}")
+    print(f"(wall {res['wall_s']:.0f} s; os.cpu_count() = {os.cpu_count()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
