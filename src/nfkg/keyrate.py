@@ -27,7 +27,7 @@ import numpy as np
 __all__ = ["KEYRATE_DEFAULTS", "run_keyrate", "KeyrateData", "save_keyrate", "keyrate_steps"]
 
 KEYRATE_DEFAULTS: dict[str, Any] = {
-    "pt_dbm": (0.0, 10.0, 20.0, 30.0),
+    "pt_dbm": (10.0, 20.0, 30.0),
     "rounds": 20_000,
     "seed": 0,
     "schemes": ("ras", "mrc", "svd", "svd-pa", "svd-dlpa"),

@@ -234,6 +234,7 @@ def _write_html(path: Path, entries: list[_Entry], scoring: str, header: dict[st
                                                     [[c.text, c.paper_value, c.measured, _HOLDS_WORD[c.status]]
                                                      for c in t.claims])])
         parts += [f'<section id="{e(t.id)}">', f"<h2>{e(t.id)}: {e(t.paper_ref)}, {e(t.title)}</h2>",
+                  f'<figure><img src="{e(te.files[0].name)}" alt="{e(t.title)}"></figure>',
                   _html_table(t.header, t.formatted_rows()), f"<p>{_html_text(t.text)}</p>", *claims,
                   f'<p>Data: <a href="{e(csv)}">{e(csv)}</a> &middot; image: <a href="{e(te.files[0].name)}">'
                   f"{e(te.files[0].name)}</a> &middot; computed in {t.seconds:.1f} s.</p>", "</section>"]
@@ -287,7 +288,8 @@ def _write_md(path: Path, entries: list[_Entry], scoring: str, header: dict[str,
                   _md_table(_CLAIM_HEADER, rows), ""]
     for te in tables:
         t, csv = te.data, te.files[-1].name
-        parts += [f"## {t.id}: {t.paper_ref}, {t.title}", "", _md_table(t.header, t.formatted_rows()), "", t.text, ""]
+        parts += [f"## {t.id}: {t.paper_ref}, {t.title}", "", f"![{t.title}]({te.files[0].name})", "",
+                  _md_table(t.header, t.formatted_rows()), "", t.text, ""]
         if t.claims:
             parts += ["### Claims", "", _md_table(["claim", "paper", "measured", "holds"],
                                                   [[c.text, c.paper_value, c.measured, _HOLDS_WORD[c.status]]
@@ -340,8 +342,7 @@ def reproduce(
     """
     if scoring not in SCORINGS:
         raise ValueError(f"scoring: must be one of {', '.join(SCORINGS)}, got {scoring!r}")
-    # keyrate (the whole protocol over a grid, minutes) runs on request: --only keyrate
-    ids = [*figure_ids(), *(t for t in table_ids() if t != "keyrate")] if ids is None else list(ids)
+    ids = [*figure_ids(), *table_ids()] if ids is None else list(ids)
     overrides = dict(overrides or {})
     known_tables = table_ids()
     for fid in [*ids, *overrides]:
