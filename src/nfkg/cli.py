@@ -262,8 +262,10 @@ def cli(ctx: click.Context) -> None:
     """Physical-layer secret key generation for near-field XL-MIMO.
 
     Evaluate precoding schemes on a TOML scenario file (its keys and ranges: README,
-    section 'Scenario file'), describe a scenario, and reproduce the papers'
-    figures. Run `nfkg COMMAND --help` for the options of each command.
+    section 'Scenario file'), describe a scenario, reproduce the papers' figures and
+    tables, train the DLPA network, generate real keys with the whole protocol, and
+    test bit files with NIST SP 800-22. Run `nfkg COMMAND --help` for the options of
+    each command.
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
