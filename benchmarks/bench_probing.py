@@ -612,7 +612,7 @@ def markdown(res: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="T = 4,096, 3 rounds, 20,480 rounds for memory")
+    ap.add_argument("--quick", action="store_true", help="about 35 s: T = 4,096, 3 rounds, 20,480 rounds for the memory")
     ap.add_argument("--json", type=Path, default=HERE / "out" / "probing.json")
     ap.add_argument("--floor-only", action="store_true", help="part (1) only (used by part (1b))")
     ap.add_argument("--repeats", type=int, default=None, help="rounds of part (1) (default 9, --quick 3)")
