@@ -139,11 +139,6 @@ def _quantize_bs(z_a: np.ndarray, c_aa: float, quantizer: str, bits: int) -> np.
     return multi_bit(z_a, bits, sigma=math.sqrt(c_aa / 2.0)).bits
 
 
-def _own_bits(z: np.ndarray, c: float, quantizer: str, bits: int) -> np.ndarray:
-    """J(46)'s comparison: a party's own quantisation of its own measurement."""
-    return _quantize_bs(z, c, quantizer, bits)
-
-
 def _nist(key: np.ndarray, alpha: float = 0.01) -> str:
     r"""SP 800-22 verdict of one key: ``'passed'``, ``'failed'`` or ``'too short'``.
 
@@ -235,8 +230,9 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
         post_e = bit_posteriors(p.z_e[:, k], c_aa, c_ee, c[0, 2], b)
         x_b, x_e = (post_b > 0.5).astype(np.uint8), (post_e > 0.5).astype(np.uint8)
         pe_b, pe_e = np.minimum(post_b, 1 - post_b), np.minimum(post_e, 1 - post_e)
-        kdr = kdr_of(x_a, _own_bits(p.z_b[:, k], c_bb, quantizer, b))
-        eve_kdr = kdr_of(x_a, _own_bits(p.z_e[:, k], c_ee, quantizer, b))
+        # J(46): each party's own quantisation of its own measurement against the BS's bits
+        kdr = kdr_of(x_a, _quantize_bs(p.z_b[:, k], c_bb, quantizer, b))
+        eve_kdr = kdr_of(x_a, _quantize_bs(p.z_e[:, k], c_ee, quantizer, b))
         n = x_a.size
         rho_e = float(correlation(c_aa, c_ee, c[0, 2]))
         h_e = conditional_entropy(rho_e, b)                   # H(Q | z_e) per real sample (symbol)
@@ -307,12 +303,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
 
 
 def _eve_decode(rec, x_a: np.ndarray, x_e: np.ndarray, pe_e: np.ndarray) -> np.ndarray:
-    """Eve's estimate of the BS block: BP on the public code with every syndrome bit revealed
-    for the user (``rec.code``, :math:`s = Hx_a`), from her own MAP bits and error probabilities."""
-    import ldpc
+    """Eve's estimate of the BS block from every syndrome bit revealed for the user (public)."""
+    from .reconciliation import decode
 
-    code = rec.code
-    target = code.syndrome(x_a) ^ code.syndrome(x_e)
-    dec = ldpc.BpDecoder(code.H, error_channel=np.clip(pe_e, 1e-7, 0.5), max_iter=100,
-                         bp_method="product_sum", schedule="parallel", input_vector_type="syndrome")
-    return x_e ^ np.asarray(dec.decode(target), dtype=np.uint8)
+    return decode(rec.code, rec.code.syndrome(x_a), x_e, pe_e)

@@ -76,7 +76,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
-__all__ = ["binary_entropy", "efficiency", "LdpcCode", "make_code", "extend_code", "DEGREE_TABLE",
+__all__ = ["binary_entropy", "efficiency", "LdpcCode", "make_code", "extend_code", "decode", "DEGREE_TABLE",
            "degree_profile", "Reconciled", "reconcile"]
 
 _P_FLOOR = 1e-7          # smallest channel probability handed to BP (LLR 16.1): p = 0 would be an infinite LLR
@@ -559,6 +559,30 @@ def _schedule(n: int, h: float, f_start: float, f_step: float, f_max: float, w: 
     return sizes
 
 
+def _bp(code: LdpcCode, target: np.ndarray, channel: np.ndarray, max_iter: int, bp_method: str,
+        ms_scaling_factor: float, schedule: str) -> tuple[np.ndarray, bool, int]:
+    """One BP decoding of ``H e = target``: (e_hat, converged, iterations)."""
+    import ldpc
+
+    dec = ldpc.BpDecoder(code.H, error_channel=channel, max_iter=int(max_iter), bp_method=bp_method,
+                         ms_scaling_factor=float(ms_scaling_factor), schedule=schedule,
+                         input_vector_type="syndrome")
+    e_hat = np.asarray(dec.decode(target), dtype=np.uint8)
+    return e_hat, bool(dec.converge), int(dec.iter)
+
+
+def decode(code: LdpcCode, syndrome: ArrayLike, bits: ArrayLike, p_err: ArrayLike, *, max_iter: int = 100,
+           bp_method: str = "product_sum", ms_scaling_factor: float = 0.75,
+           schedule: str = "parallel") -> np.ndarray:
+    """Any party's estimate of the BS's bits from a disclosed syndrome ``H x_a`` and its own
+    ``bits`` with error probabilities ``p_err`` (e.g. Eve running the public protocol)."""
+    b = np.asarray(bits, dtype=np.uint8)
+    channel = np.clip(np.broadcast_to(np.asarray(p_err, float), b.shape), _P_FLOOR, 0.5)
+    target = np.asarray(syndrome, dtype=np.uint8) ^ code.syndrome(b)
+    e_hat, _, _ = _bp(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
+    return b ^ e_hat
+
+
 def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int, *,
               f_start: float = 1.1, f_step: float = 0.05, f_max: float = 1.6, max_iter: int = 100,
               bp_method: str = "product_sum", ms_scaling_factor: float = 0.75,
@@ -636,7 +660,6 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
     >>> bool(r.success), bool((r.bits == a).all()), r.leaked_bits == sum(r.rate_history)
     (True, True, True)
     """
-    import ldpc
 
     a, b, p = _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_method)
     if schedule not in ("serial", "parallel"):
@@ -657,11 +680,7 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
         history.append(code.m - sum(history))            # the BS discloses the new rows only
         s = code.syndrome(a)                              # rows sent so far (earlier ones unchanged)
         target = s ^ code.syndrome(b)                     # H e
-        dec = ldpc.BpDecoder(code.H, error_channel=channel, max_iter=int(max_iter),
-                             bp_method=bp_method, ms_scaling_factor=float(ms_scaling_factor),
-                             schedule=schedule, input_vector_type="syndrome")
-        e_hat = np.asarray(dec.decode(target), dtype=np.uint8)
-        converged, nit = bool(dec.converge), int(dec.iter)
+        e_hat, converged, nit = _bp(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
         match = bool(np.array_equal(code.syndrome(b ^ e_hat), s))
         if converged and match:
             break
