@@ -17,7 +17,7 @@ what it shows), saved as CSV and rendered as an image (:func:`save_table`), and 
 
 Contents
 --------
-TableData, table_ids, run_table, save_table, T1_TESTS, T1_PAPER
+TableData, TableSpec, register_table, table_ids, table_steps, run_table, save_table, T1_TESTS, T1_PAPER
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TableData", "table_ids", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
+__all__ = ["TableData", "TableSpec", "register_table", "table_ids", "table_steps", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
 
 #: Significance level of the randomness tests (SP 800-22, J Table I).
 ALPHA = 0.01
@@ -225,47 +225,81 @@ def _dlpa(overrides: Mapping[str, Any] | None = None, progress: Callable[[int], 
                      _DLPA_HEADER, rows, params, text, time.perf_counter() - t0)
 
 
-def _keyrate(overrides=None, progress=None):
-    from .keyrate import run_keyrate
+@dataclass(frozen=True)
+class TableSpec:
+    """A registered table or beyond-the-papers figure.
 
-    return run_keyrate(overrides, progress)
+    ``run(overrides, progress) -> data`` computes it; ``steps`` is its number of progress
+    steps (an int, or ``steps(overrides) -> int``); ``save(data, out_dir, formats) -> paths``
+    writes it (default: :func:`save_table`'s CSV plus table image). Each of the three may be
+    given as ``"module:function"`` inside :mod:`nfkg`, imported on first use, so that
+    registering costs no import.
+    """
+
+    id: str
+    run: Callable[..., Any] | str
+    steps: int | Callable[..., int] | str = 0
+    save: Callable[..., list[Path]] | str | None = None
 
 
-_TABLES: dict[str, tuple[Callable[..., TableData], int]] = {"t1": (_t1, 3), "dlpa": (_dlpa, 4),
-                                                            "keyrate": (_keyrate, 0)}
+def _resolve(obj):
+    if isinstance(obj, str):
+        import importlib
+
+        module, func = obj.split(":")
+        return getattr(importlib.import_module(f"nfkg.{module}"), func)
+    return obj
+
+
+_TABLES: dict[str, TableSpec] = {}
+
+
+def register_table(table_id: str, run, steps=0, save=None) -> None:
+    """Register a table (or a figure that is not a paper's x-y preset) under ``table_id``.
+
+    It is then accepted by ``nfkg figure ID``, ``nfkg reproduce --only ID`` and is part of
+    the default ``nfkg reproduce``, in registration order. See :class:`TableSpec`.
+    """
+    _TABLES[table_id] = TableSpec(table_id, run, steps, save)
+
+
+register_table("t1", _t1, 3)
+register_table("dlpa", _dlpa, 4)
+register_table("keyrate", "keyrate:run_keyrate", "keyrate:keyrate_steps", "keyrate:save_keyrate")
 
 
 def table_ids() -> list[str]:
-    """Ids of the tables (``keyrate`` is drawn as a figure): ``['t1', 'dlpa', 'keyrate']``."""
+    """Ids of the registered tables, in order (``keyrate`` and the later ones are drawn as figures)."""
     return list(_TABLES)
+
+
+def _spec(table_id: str) -> TableSpec:
+    if table_id not in _TABLES:
+        raise ValueError(f"table_id: unknown table {table_id!r}; choose one of {', '.join(_TABLES)}")
+    return _TABLES[table_id]
 
 
 def table_steps(table_id: str, overrides: Mapping[str, Any] | None = None) -> int:
     """Progress steps of a table (for progress bars)."""
-    if table_id == "keyrate":
-        from .keyrate import keyrate_steps
-
-        return keyrate_steps(overrides)
-    return _TABLES[table_id][1]
+    steps = _resolve(_spec(table_id).steps)
+    return int(steps(overrides) if callable(steps) else steps)
 
 
 def run_table(table_id: str, overrides: Mapping[str, Any] | None = None,
-              progress: Callable[[int], None] | None = None) -> TableData:
-    """Compute one table (``'t1'`` or ``'dlpa'``); ``ValueError`` for an unknown id or key."""
-    if table_id not in _TABLES:
-        raise ValueError(f"table_id: unknown table {table_id!r}; choose one of {', '.join(_TABLES)}")
-    return _TABLES[table_id][0](overrides, progress)
+              progress: Callable[[int], None] | None = None):
+    """Compute one registered table; ``ValueError`` for an unknown id or key."""
+    return _resolve(_spec(table_id).run)(overrides, progress)
 
 
 def save_table(data: TableData, out_dir: str | os.PathLike, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
     """Write ``<id>.csv`` and the table rendered as ``<id>.png``/``.pdf``; return the paths (images first).
 
-    ``keyrate`` is drawn as its panels (:func:`nfkg.keyrate.save_keyrate`).
+    A table registered with its own ``save`` (e.g. ``keyrate``, drawn as panels by
+    :func:`nfkg.keyrate.save_keyrate`) is written by that function.
     """
-    if data.id == "keyrate":
-        from .keyrate import save_keyrate
-
-        return save_keyrate(data, out_dir, formats)
+    spec = _TABLES.get(data.id)
+    if spec is not None and spec.save is not None:
+        return _resolve(spec.save)(data, out_dir, formats)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
