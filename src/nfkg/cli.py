@@ -2,7 +2,7 @@
 
 Commands
 --------
-``nfkg evaluate SCENARIO --scheme NAME [--shaping matched|isotropic] [--scoring general|per-user] [--json]``
+``nfkg evaluate SCENARIO --scheme NAME [--shaping matched|isotropic] [--jamming isotropic|targeted] [--scoring general|per-user] [--json]``
     Score a precoding scheme on a TOML scenario file; ``--json`` prints one JSON object.
 ``nfkg figure ID --out DIR [--param KEY=VALUE ...] [--format png,pdf] [--scoring ...]``
     Compute one figure of the papers and save it (data and plot).
@@ -67,6 +67,9 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 _SHAPINGS = ("matched", "isotropic")
+_JAMMINGS = ("isotropic", "targeted")
+_JAMMING_HELP = ("Jamming shape of the SVD schemes: 'isotropic' over the jamming null space (J(15)-(16)) or "
+                 "'targeted' at Eve k, q = P_perp h_k/||P_perp h_k|| [default: isotropic; svd-mf: targeted].")
 _SCORINGS = ("general", "per-user")
 _SCORING_HELP = ("How the SKR is scored: 'general' is the engine of the model (README, 'The model in one "
                  "page') counting the leakage of the other users' random precoders through the shared "
@@ -200,6 +203,23 @@ class _SchemeType(click.ParamType):
         self.fail(f"unknown scheme {value!r}; choose one of {', '.join(names)}", param, ctx)
 
 
+def _scheme_options(scheme: str, shaping: str | None, jamming: str | None) -> dict[str, Any]:
+    """``--shaping``/``--jamming`` checked against the scheme: the options to pass it (BadParameter otherwise)."""
+    import inspect
+
+    from .precoding import get_scheme
+
+    spec = get_scheme(scheme)
+    if spec.fixed_shaping is not None and shaping not in (None, spec.fixed_shaping):
+        raise click.BadParameter(f"{scheme} always uses {spec.fixed_shaping} shaping, not {shaping!r}",
+                                 param_hint="'--shaping'")
+    if jamming is None:
+        return {}
+    if "jamming" not in inspect.signature(spec.func).parameters:
+        raise click.BadParameter(f"applies to the SVD schemes only, not {scheme!r}", param_hint="'--jamming'")
+    return {"jamming": jamming}
+
+
 def _dbm(p_watt: float) -> str:
     return f"{float(watt_2_dbm(p_watt)):.2f}"
 
@@ -278,6 +298,7 @@ def cli(ctx: click.Context) -> None:
 @click.option("--shaping", type=click.Choice(_SHAPINGS), default=None,
               help="Signal shaping of the SVD schemes [default: matched for one user, "
                    "isotropic for several, as in the papers].")
+@click.option("--jamming", type=click.Choice(_JAMMINGS), default=None, help=_JAMMING_HELP)
 @_scoring_option
 @click.option("--model", "model", default=None, metavar="DIR",
               type=click.Path(file_okay=True, dir_okay=True, path_type=str),
@@ -285,8 +306,8 @@ def cli(ctx: click.Context) -> None:
                    "[default: the model shipped for the scenario's K: 2, 4 or 6].")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (README, 'Quick start: command line') instead of a table.")
-def evaluate(scenario: str, scheme: str, shaping: str | None, scoring: str, model: str | None,
-             as_json: bool) -> None:
+def evaluate(scenario: str, scheme: str, shaping: str | None, jamming: str | None, scoring: str,
+             model: str | None, as_json: bool) -> None:
     """Score a precoding scheme on the scenario file SCENARIO.
 
     SCENARIO is a TOML file; its keys, units and accepted ranges are listed in the
@@ -299,8 +320,10 @@ def evaluate(scenario: str, scheme: str, shaping: str | None, scoring: str, mode
     if model is not None and scheme != "svd-dlpa":
         raise click.BadParameter(f"--model applies to --scheme svd-dlpa only, not {scheme!r}",
                                  param_hint="'--model'")
+    options = _scheme_options(scheme, shaping, jamming)
     _, scen = _load(scenario)
-    options = {} if model is None else {"model": model}
+    if model is not None:
+        options["model"] = model
     try:
         ev = run_evaluation(scen, scheme, shaping, scoring=scoring, **options)
     except ScenarioError:
@@ -316,7 +339,8 @@ def evaluate(scenario: str, scheme: str, shaping: str | None, scoring: str, mode
         return
     head = f"scheme {out['scheme']}"
     if out["shaping"] is not None:
-        head += f" ({out['shaping']} shaping, {scoring} scoring)"
+        jam = ev.result.jamming
+        head += f" ({out['shaping']} shaping, {f'{jam} jamming, ' if jam == 'targeted' else ''}{scoring} scoring)"
     else:
         head += f" ({scoring} scoring)"
     click.echo(f"{head}, N = {scen.n_ant}, K = {scen.n_users}")
@@ -459,11 +483,12 @@ def train(n_users: int, seed: int, out_dir: Path, samples: int, epochs: int, pat
               help="Bits per real sample of the multi-bit quantiser.")
 @click.option("--shaping", type=click.Choice(_SHAPINGS), default=None,
               help="Signal shaping of the SVD schemes [default: the papers' rule].")
+@click.option("--jamming", type=click.Choice(_JAMMINGS), default=None, help=_JAMMING_HELP)
 @click.option("--json", "json_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the result as JSON to this file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def keygen(scenario: str, scheme: str, rounds: int, seed: int, quantizer: str, bits: int, shaping: str | None,
-           json_file: Path | None, quiet: bool) -> None:
+           jamming: str | None, json_file: Path | None, quiet: bool) -> None:
     """Run the whole key-generation protocol on the scenario file SCENARIO.
 
     Monte Carlo probing, quantisation, LDPC reconciliation with the user's soft
@@ -476,11 +501,12 @@ def keygen(scenario: str, scheme: str, rounds: int, seed: int, quantizer: str, b
     """
     from .keygen import keygen as run_keygen
 
+    options = _scheme_options(scheme, shaping, jamming)
     _, scen = _load(scenario)
     with _progress_bar(0 if quiet else 1 + scen.n_users, "keygen") as bar:
         try:
             res = run_keygen(scen, scheme, rounds=rounds, seed=seed, quantizer=quantizer, bits=bits,
-                             shaping=shaping, progress=None if bar is None else bar.update)
+                             shaping=shaping, progress=None if bar is None else bar.update, **options)
         except ScenarioError:
             raise
         except ValueError as e:
@@ -584,7 +610,11 @@ def schemes() -> None:
     width = max((len(n) for n in names), default=0)
     for name in names:
         spec = get_scheme(name)
-        note = "  [--shaping]" if spec.uses_shaping else ""
+        import inspect
+
+        opts = (["--shaping"] if spec.uses_shaping else []) + (
+            ["--jamming"] if "jamming" in inspect.signature(spec.func).parameters else [])
+        note = f"  [{', '.join(opts)}]" if opts else ""
         click.echo(f"{name.ljust(width)}  {spec.description}{note}")
 
 

@@ -16,6 +16,15 @@ Schemes (registry names)
             then the better of that split and the equal split under the true noise.
 ``svd-opt`` The exact split of J(41) with the true noise (:mod:`nfkg.optimum`).
 ``svd-dlpa`` SVD w/ DLPA, J V: the split of KGSVD-Net (:mod:`nfkg.dlpa`), total :math:`P_{\max}`.
+``svd-mf``  Beyond the papers (SPEC 8), the recommended scheme: matched signal shaping
+            :math:`v = P_\perp f_k/\|P_\perp f_k\|`, targeted jamming
+            :math:`q = P_\perp h_k/\|P_\perp h_k\|` and the exact split of J(41) (as ``svd-opt``).
+            Its shaping and jamming are fixed (``shaping`` is ignored, as by ``ras``/``mrc``).
+``svd-maxmin`` Beyond the papers (SPEC 8): the split that maximises the smallest user SKR,
+            total at most :math:`P_{\max}`, for the chosen subspaces (:mod:`nfkg.fairness`).
+
+The SVD schemes take ``jamming='isotropic'`` (J(15)-(16), default) or ``'targeted'`` (SPEC 8)
+beside ``shaping``; ``ras`` and ``mrc`` take neither.
 
 New schemes plug in with :func:`register_scheme`.
 
@@ -29,7 +38,7 @@ PrecoderCovariance, svd_shapes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable
 
@@ -170,16 +179,22 @@ class SchemeSpec:
     func: Callable[..., PrecodingResult]
     description: str
     uses_shaping: bool
+    fixed_shaping: str | None = None
 
 
 _REGISTRY: dict[str, SchemeSpec] = {}
 
 
-def register_scheme(name: str, description: str, uses_shaping: bool = False):
-    """Decorator: register ``func(scenario, shaping, **options) -> PrecodingResult`` under ``name``."""
+def register_scheme(name: str, description: str, uses_shaping: bool = False, fixed_shaping: str | None = None):
+    """Decorator: register ``func(scenario, shaping, **options) -> PrecodingResult`` under ``name``.
+
+    ``fixed_shaping`` names the shaping of a scheme that always uses one (``svd-mf``:
+    ``'matched'``); such a scheme is called with ``shaping=None`` like ``ras`` and ``mrc``,
+    and the command line refuses another ``--shaping`` for it.
+    """
 
     def deco(func):
-        _REGISTRY[name] = SchemeSpec(name, func, description, uses_shaping)
+        _REGISTRY[name] = SchemeSpec(name, func, description, uses_shaping, fixed_shaping)
         return func
 
     return deco
@@ -426,4 +441,65 @@ def _svd_opt(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol:
                            nit=res.nit, history=res.history, success=res.success, message=res.message,
                            extra={"objective": res.fun, "coefficients": s, "unused_power": res.unused,
                                   "svd_pa": pa},
+                           jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
+
+
+@register_scheme("svd-mf", "SVD matched: matched signal shaping, targeted jamming and the exact split of "
+                 "J(41) (SPEC 8; the recommended scheme)", fixed_shaping="matched")
+def _svd_mf(scenario: Scenario, shaping: None = None, jamming: str = "targeted", rtol: float | None = None,
+            n_random: int = 4, seed: int = 0) -> PrecodingResult:
+    r"""svd-mf (SPEC 8): ``svd-opt`` on the matched signal and targeted jamming shapes.
+
+    .. math::
+        R_k = vv^H,\ v = \frac{P_\perp(\tilde R_k) f_k}{\|P_\perp(\tilde R_k) f_k\|}, \qquad
+        R_{ek} = qq^H,\ q = \frac{P_\perp(\tilde R_{ek}) h_k}{\|P_\perp(\tilde R_{ek}) h_k\|}
+
+    (C IV's matched rule generalised to K users, and jamming aimed at Eve k inside the
+    null space of J(15)), with the exact split of J(41) under the true BS noise of J(11)
+    (:func:`nfkg.optimum.exact_allocation`, as ``svd-opt``). Both beams keep the
+    null-space conditions of J(13)-(16): :math:`R_k f_i = R_k h_i = 0` and
+    :math:`R_{ek} f_i = R_{ek} h_i = 0` for :math:`i \ne k`, and :math:`R_{ek} f_k = 0`.
+
+    Its shapes are fixed: ``shaping`` is ignored (the scheme is called with ``None``) and
+    any ``jamming`` but ``'targeted'`` is refused; ``svd-opt`` with ``shaping``/``jamming``
+    gives the other combinations. Where :math:`P_\perp h_k = 0` (``N = 2K-1``, or Eve in
+    the span of the other channels) nothing is radiated for jamming.
+    """
+    if jamming != "targeted":
+        raise ValueError(f"jamming: svd-mf uses targeted jamming (SPEC 8), got {jamming!r}; for other "
+                         "shapes use svd-opt with shaping and jamming")
+    res = _svd_opt(scenario, "matched", "targeted", rtol, n_random=n_random, seed=seed)
+    return replace(res, scheme="svd-mf")
+
+
+@register_scheme("svd-maxmin", "SVD max-min: the split that maximises the smallest user SKR (true noise), total "
+                 "at most P_max (SPEC 8; bisection on the common rate, nfkg.fairness)", uses_shaping=True)
+def _svd_maxmin(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
+                n_grid: int = 113, polish: bool = True) -> PrecodingResult:
+    r"""svd-maxmin (SPEC 8): :math:`\max \min_k \mathrm{SKR}_k` over the split, J(22) with J(11)'s noise.
+
+    The SVD subspaces of J(13)-(16) (or SPEC 8's matched/targeted shapes, by ``shaping`` and
+    ``jamming``) with :func:`nfkg.fairness.maxmin_allocation`: the users couple only through
+    :math:`\sum_k P_{a,k} \le P_{\max}`, so the largest common rate is found by bisection, each
+    user's cheapest split to reach it from a grid, then polished by SLSQP. Users that no split
+    gives a positive SKR get no power (see :mod:`nfkg.fairness`).
+    """
+    from .fairness import maxmin_allocation
+
+    _check_svd(scenario, shaping, jamming)
+    sig, jam = svd_views(geometry(scenario).blocks(rtol), shaping, jamming)
+    shape = (*scenario.batch_shape, scenario.n_users)
+    s = {key: v if v.shape == shape else np.broadcast_to(v, shape)
+         for key, v in optimize.view_coefficients(sig, jam).items()}
+    kappa = scenario.sigma2_a / (scenario.pilot_length * scenario.p_b)
+    res = maxmin_allocation(s, np.broadcast_to(sig.trace, shape), np.broadcast_to(jam.trace, shape),
+                            np.broadcast_to(scenario.p_max, scenario.batch_shape), kappa,
+                            scenario.sigma2_b / scenario.pilot_length, scenario.sigma2_e / scenario.pilot_length,
+                            n_grid=n_grid, polish=polish)
+    p_s, p_n = res.x, res.p_n
+    powers = np.stack([p_s, p_n], axis=-1)
+    return PrecodingResult("svd-maxmin", shaping, (sig, jam), powers, p_s=p_s * sig.trace, p_n=p_n * jam.trace,
+                           message=res.message,
+                           extra={"objective": res.fun, "coefficients": s, "unused_power": res.unused,
+                                  "dropped": res.dropped, "grid_objective": res.grid},
                            jamming=jamming, realize=_svd_realizer(scenario, shaping, jamming, rtol, powers))
