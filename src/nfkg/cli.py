@@ -14,6 +14,10 @@ Commands
     The whole protocol per user: probing, quantisation, reconciliation, amplification.
 ``nfkg nist FILE [--packed] [--alpha 0.01] [--json]``
     The fifteen NIST SP 800-22 tests of a bit file (ASCII 0/1 or packed bytes).
+``nfkg map SCENARIO --scheme S[,S...] --user k --grid 400x400 [--extent ...] [--user-moves] --out DIR``
+    Map user k's SKR with its Eve (or itself) at every point of a grid; PNG/PDF and NetCDF.
+``nfkg sweep CONFIG --out DIR [--csv] [--workers N | --scheduler tcp://HOST:PORT]``
+    Run a sweep file (any scenario keys x schemes x seeds) into a Parquet table, resumable.
 ``nfkg schemes``
     List the registered precoding schemes.
 ``nfkg info SCENARIO``
@@ -666,6 +670,138 @@ def info(scenario: str) -> None:
             cells = (f"{who} {k}", f"{node.r:.3f}", f"{node.psi:.4f}", f"{x:.3f}", f"{y:.3f}",
                      "yes" if region == "radiative near field" else "no", region)
             click.echo(row(cells))
+
+
+# --------------------------------------------------------------------------- maps and sweeps
+def _executor_options(func):
+    func = click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="Run the chunks on an existing Dask cluster (its scheduler's address).")(func)
+    func = click.option("--workers", "-w", default=None, type=click.IntRange(1, 1024),
+                        help="Run the chunks on a local Dask cluster of this many worker processes "
+                             "[default: in this process, nothing to start].")(func)
+    return func
+
+
+def _executor(workers: int | None, scheduler: str | None):
+    """The chunks' executor (nfkg.executor); ValueError (exit 2) for a bad choice or address."""
+    if workers is not None and scheduler is not None:
+        raise click.BadParameter("give --workers or --scheduler, not both", param_hint="'--workers'")
+    if scheduler is not None and "://" not in scheduler:
+        raise click.BadParameter(f"must be an address like tcp://HOST:PORT, got {scheduler!r}",
+                                 param_hint="'--scheduler'")
+    return _lazy("executor").get_executor(workers=workers, scheduler=scheduler)
+
+
+def _numbers(text: str, count: int, hint: str, sep: str = ",") -> list[float]:
+    parts = [p.strip() for p in text.split(sep)]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise click.BadParameter(f"must be {count} numbers separated by {sep!r}, got {text!r}", param_hint=hint)
+    return values
+
+
+@cli.command("map", short_help="SKR map: one user's SKR with its Eve (or itself) anywhere in front of the array.")
+@click.argument("scenario", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--scheme", "-s", "schemes", required=True, metavar="NAME[,NAME...]",
+              help="Scheme(s); several give one panel each, side by side, on one colour scale.")
+@click.option("--user", "-k", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="The user k whose SKR is mapped (counted from 1, as in the papers).")
+@click.option("--grid", default="400x400", show_default=True, metavar="NXxNY",
+              help="Grid points along x (the array) and y (broadside).")
+@click.option("--extent", default=None, metavar="XMIN,XMAX,YMIN,YMAX",
+              help="Grid extent in metres [default: 1.25 times the farthest node, in front of the array].")
+@click.option("--user-moves", is_flag=True,
+              help="Move user k over the grid instead of its Eve (every Eve fixed): where user k can get keys.")
+@click.option("--eve-fixed", is_flag=True, help="Same as --user-moves (the two are usually given together).")
+@click.option("--shaping", type=click.Choice(_SHAPINGS), default=None,
+              help="Signal shaping of the SVD schemes [default: the papers' rule].")
+@click.option("--jamming", type=click.Choice(("isotropic", "targeted")), default=None,
+              help="Jamming shape of the SVD schemes [default: isotropic].")
+@_scoring_option
+@click.option("--log", "log_scale", is_flag=True, help="Logarithmic colour scale.")
+@click.option("--chunk", default=None, type=click.IntRange(1, 10**7),
+              help="Grid points per chunk [default: about 2 M channel entries per chunk].")
+@_executor_options
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (map.png, map.pdf, map.nc).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str | None, user_moves: bool,
+                eve_fixed: bool, shaping: str | None, jamming: str | None, scoring: str, log_scale: bool,
+                chunk: int | None, workers: int | None, scheduler: str | None, out_dir: Path, quiet: bool) -> None:
+    """Map user k's SKR with its Eve at every point of a grid in front of the array.
+
+    A point (x, y) in metres (x along the array, y broadside) is the node at
+    r = hypot(x, y), psi = atan2(x, y). Writes map.png and map.pdf (the array, the
+    users and Eves, the Rayleigh and reactive near-field boundaries) and map.nc, the
+    data as NetCDF (variable `skr` over x and y, the scenario and scheme as attributes).
+    """
+    maps = _lazy("maps")
+    names = _split_list(schemes) or []
+    for name in names:
+        _SchemeType().convert(name, None, None)
+    try:
+        nx, ny = (int(v) for v in grid.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"must be NXxNY, e.g. 400x400, got {grid!r}", param_hint="'--grid'") from None
+    cfg, scen = _load(scenario)
+    if user > scen.n_users:
+        raise click.BadParameter(f"the scenario has {scen.n_users} user(s); got {user}", param_hint="'--user'")
+    options = {} if jamming is None else {"jamming": jamming}
+    if jamming is not None:
+        bad = [n for n in names if not n.startswith("svd")]
+        if bad:
+            raise click.BadParameter(f"applies to the SVD schemes only, not {bad[0]!r}", param_hint="'--jamming'")
+    spec = maps.MapSpec(scen, tuple(names), user, "user" if (user_moves or eve_fixed) else "eve", shaping,
+                        scoring, options)
+    box = maps.default_extent(scen) if extent is None else _numbers(extent, 4, "'--extent'")
+    x, y = maps.map_grid(box, (nx, ny))
+    with _executor(workers, scheduler) as ex:
+        with _progress_bar(0 if quiet else x.size * y.size, "map", "point") as bar:
+            result = maps.secrecy_map(spec, x, y, executor=ex, chunk=chunk,
+                                      progress=None if bar is None else bar.update)
+    for name in names:
+        if not np.all(np.isfinite(result.skr[name])):
+            raise InternalError(f"non-finite SKR in the map of {name}")
+    paths = maps.save_map(result, out_dir, cfg.model_dump(mode="json"), log=log_scale)
+    for name in names:
+        v = result.user_skr(name)
+        click.echo(f"{name}: SKR of user {user} min {v.min():.4g}, median {np.median(v):.4g}, "
+                   f"max {v.max():.4g} bit/probing")
+    click.echo(f"{nx}x{ny} points in {result.seconds:.1f} s; wrote {', '.join(str(p) for p in paths)}")
+
+
+@cli.command(short_help="Run a sweep file: any scenario keys x schemes x seeds, resumable, on Dask.")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: chunks/, sweep.json and, when complete, results.parquet.")
+@click.option("--csv", "as_csv", is_flag=True, help="Also write results.csv (list columns as JSON).")
+@_executor_options
+@click.option("--max-chunks", default=None, type=click.IntRange(1, 10**9),
+              help="Compute at most this many missing chunks, then stop (rerun to go on).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def sweep(config: str, out_dir: Path, as_csv: bool, workers: int | None, scheduler: str | None,
+          max_chunks: int | None, quiet: bool) -> None:
+    """Run the sweep file CONFIG (TOML): a base scenario, lists of values, schemes, seeds.
+
+    One row per point and scheme in OUT/results.parquet. Results are written chunk
+    by chunk; rerunning an interrupted sweep computes only the missing chunks. The
+    file's format is in the README, section 'Sweeps'.
+    """
+    sw = _lazy("sweep")
+    spec = sw.load_sweep(config)
+    with _executor(workers, scheduler) as ex:
+        with _progress_bar(0 if quiet else len(spec.points), "sweep", "point") as bar:
+            info = sw.run_sweep(spec, out_dir, executor=ex, csv=as_csv, max_chunks=max_chunks,
+                                progress=None if bar is None else bar.update)
+    done = f"{info['points']} points x {len(spec.config.schemes)} schemes in {info['chunks']} chunks " \
+           f"({info['computed']} computed now in {info['seconds']:.1f} s, {info['reused']} already done)"
+    if info["complete"]:
+        click.echo(f"{done}; wrote {info['results']}" + (f" and {out_dir / 'results.csv'}" if as_csv else ""))
+    else:
+        click.echo(f"{done}; stopped at --max-chunks, rerun to finish")
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,0 +1,137 @@
+"""Executors: one interface to run independent chunks in process or on a Dask cluster.
+
+Maps (:mod:`nfkg.maps`) and sweeps (:mod:`nfkg.sweep`) split their work into chunks,
+each a pure function call ``fn(task)``, and consume the results as they finish. An
+executor only decides *where* the calls run; the results never depend on it.
+
+``InProcess``
+    Runs the chunks one after the other in this process (the default: nothing to start).
+``DaskExecutor``
+    Submits the chunks to a Dask cluster (:mod:`dask.distributed`): a local cluster of
+    ``workers`` single-threaded worker processes started here, or an existing cluster at
+    ``scheduler`` (``tcp://HOST:PORT``). The results come back to this process as each
+    chunk finishes (:func:`distributed.as_completed`), so the caller writes them at once;
+    a worker that dies loses only the chunks it was running, which the scheduler runs
+    again on another worker (``distributed.scheduler.allowed-failures``).
+
+Dask is the tool made for this (task scheduling, worker supervision, retries, remote
+clusters); nfkg adds nothing but the interface and imports Dask only when asked to.
+
+Contents
+--------
+Executor, InProcess, DaskExecutor, get_executor
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+__all__ = ["Executor", "InProcess", "DaskExecutor", "get_executor"]
+
+
+class Executor(Protocol):
+    """Runs ``fn`` on every task; yields ``(index, result)`` as each call finishes."""
+
+    def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """Run the tasks in order, here. ``workers`` is 1."""
+
+    workers = 1
+
+    def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        for i, task in enumerate(tasks):
+            yield i, fn(task)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "InProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "InProcess()"
+
+
+class DaskExecutor:
+    """Run the tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a :class:`distributed.LocalCluster` with this many worker processes, one
+        thread each, on the loopback interface (no dashboard).
+    scheduler : str, optional
+        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786``. Exactly one of
+        ``workers`` and ``scheduler`` is given.
+    client : distributed.Client, optional
+        Use this client instead (for tests and notebooks); it is not closed here.
+    """
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, client: Any = None) -> None:
+        if sum(v is not None for v in (workers, scheduler, client)) != 1:
+            raise ValueError("executor: give exactly one of --workers and --scheduler")
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as e:  # pragma: no cover - a dependency of nfkg
+            raise RuntimeError("executor: dask.distributed is not installed (pip install 'dask[distributed]')") from e
+        self._cluster = None
+        self._own_client = client is None
+        if client is not None:
+            self.client = client
+        elif workers is not None:
+            if int(workers) < 1:
+                raise ValueError(f"workers: must be at least 1, got {workers}")
+            self._cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                         host="127.0.0.1", dashboard_address=None)
+            self.client = Client(self._cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as e:
+                raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({e})") from None
+
+    @property
+    def workers(self) -> int:
+        """Number of workers the scheduler knows now."""
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        futures = [self.client.submit(fn, task, pure=False) for task in tasks]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut, result in as_completed(futures, with_results=True):
+                yield index[fut.key], result
+        finally:
+            for f in futures:
+                f.release()
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def __enter__(self) -> "DaskExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else '?'})"
+
+
+def get_executor(workers: int | None = None, scheduler: str | None = None):
+    """``InProcess()`` when neither is given, else a :class:`DaskExecutor` (a context manager)."""
+    if workers is None and scheduler is None:
+        return InProcess()
+    return DaskExecutor(workers=workers, scheduler=scheduler)
