@@ -266,6 +266,8 @@ def register_table(table_id: str, run, steps=0, save=None) -> None:
 register_table("t1", _t1, 3)
 register_table("dlpa", _dlpa, 4)
 register_table("keyrate", "keyrate:run_keyrate", "keyrate:keyrate_steps", "keyrate:save_keyrate")
+register_table("csi", "robustness:run_csi", "robustness:csi_steps", "robustness:save_robustness")
+register_table("nlos", "robustness:run_nlos", "robustness:nlos_steps", "robustness:save_robustness")
 
 
 def table_ids() -> list[str]:

@@ -1,0 +1,1042 @@
+r"""Designs scored against a different truth: imperfect Eve CSI and NLoS channels (SPEC 8).
+
+The BS designs its precoders :math:`W_k` on the channels it believes (estimates
+:math:`\hat f_k, \hat h_k`, or the LoS channels), while the key is generated over
+the channels that are really there (:math:`f_k, h_k`). The SKR is then the engine's
+:math:`I(z_a; z_b \mid z_e)` of SPEC 3-4 (C(13), J(18)) with the *true* channels in
+every observation and the *designed* precoders:
+
+.. math::
+    z_{a_k} = g^H w_k + n_{a_k},\quad z_{b_k} = f_k^H \textstyle\sum_i w_i + n_b,\quad
+    z_{e_k} = h_k^H \textstyle\sum_i w_i + n_e,\qquad w_i \sim \mathcal{CN}(0, W_i),
+
+with :math:`g = \sum_i f_i` and the BS noise :math:`P_{a,k}\sigma_a^2/(VP_b)` of the
+power actually radiated, :math:`P_{a,k} = \mathrm{tr}\,W_k` (J(11)).
+
+Contents
+--------
+true_views, score_mismatched, MismatchEvaluation
+    The precoders of a design seen from (and scored with) other channels.
+perturb_positions, csi_error, CsiResult
+    Imperfect Eve CSI: Gaussian position errors (redrawn until valid), D seeded draws.
+region_channels, robust_svd_covariance, robust_csi_error
+    A robust SVD design: null/jam the span of several Eve positions of the uncertainty region.
+rician_gains, nlos_truth, nlos_skr, NlosResult
+    J VIII-B's NLoS channel (LoS + D scattered near-field paths, Rician factor) as the truth.
+CSI_DEFAULTS, NLOS_DEFAULTS, RobustnessData, run_csi, run_nlos, csi_steps, nlos_steps, save_robustness
+    The ``csi`` and ``nlos`` figures (``nfkg figure csi``, ``nfkg figure nlos``).
+
+Geometry of the figures: J5 (SPEC 7: N = 256, users at (12 m, -0.6), (13 m, 0.6), each Eve
+2 cm closer at the user's angle) at :math:`P_t` = 20 dBm, noise -105 dBm, V = 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .limits import MIN_CLEARANCE_M, nearest_antenna
+from .reduced import ShapeView
+from .secrecy import covariance_from_rows, observation_rows, skr_factored
+from .subspace import PrecoderCovariance, Shape, project_out
+
+__all__ = [
+    "MismatchEvaluation",
+    "true_views",
+    "score_mismatched",
+    "perturb_positions",
+    "CsiResult",
+    "csi_error",
+    "region_channels",
+    "robust_svd_covariance",
+    "robust_csi_error",
+    "rician_gains",
+    "nlos_truth",
+    "NlosResult",
+    "nlos_skr",
+    "CSI_DEFAULTS",
+    "NLOS_DEFAULTS",
+    "RobustnessData",
+    "run_csi",
+    "run_nlos",
+    "csi_steps",
+    "nlos_steps",
+    "save_robustness",
+    "get_uses_shaping",
+]
+
+#: Largest node distance [m] (the ``r`` limit of :mod:`nfkg.limits`).
+_R_MAX = 10_000.0
+#: Redraw rounds of :func:`perturb_positions` before giving up.
+_MAX_REDRAWS = 1000
+
+
+# --------------------------------------------------------------------------- scoring
+@dataclass(frozen=True)
+class MismatchEvaluation:
+    """A design scored with the true channels.
+
+    Attributes
+    ----------
+    skr : ndarray, ``(..., K)``
+        SKR of each user [bits/probing].
+    cov : ndarray, ``(..., K, 3, 3)``
+        Covariance of :math:`(z_a, z_b, z_e)` (display only).
+    p_a : ndarray, ``(..., K)``
+        :math:`\\mathrm{tr}\\,W_k` actually radiated [W].
+    """
+
+    skr: np.ndarray
+    cov: np.ndarray
+    p_a: np.ndarray
+
+    @property
+    def sum_skr(self) -> np.ndarray:
+        """Sum SKR over the users [bits/probing]."""
+        return self.skr.sum(axis=-1)
+
+
+def _shape_view(shape: Shape, xt: np.ndarray) -> ShapeView:
+    r"""Rows :math:`x_p^H R^{1/2} U` of one shape for the columns of ``xt`` ``(..., K|1, N, 2K)``."""
+    scale = np.sqrt(shape._scale())[..., None, None]
+    if shape.complement:
+        # P_perp X = Q' T (thin QR): x_p^H P_perp x_q = (T^H T)_pq, rows T^H. A square root of
+        # the bilinear forms that keeps the round-off of a nulled channel at eps ||x|| (a
+        # factorisation of the Gram matrix itself would leave sqrt(eps) ||x||).
+        proj = xt - np.einsum("...nm,...mp->...np", shape.basis,
+                              np.einsum("...nm,...np->...mp", shape.basis.conj(), xt))
+        t = np.linalg.qr(proj, mode="r")
+        rows = np.swapaxes(t, -1, -2).conj()
+    else:
+        rows = np.einsum("...np,...nm->...pm", xt.conj(), shape.basis)
+    return ShapeView(rows * scale, shape.trace, "complement" if shape.complement else "span")
+
+
+def true_views(cov: PrecoderCovariance, f: np.ndarray, h: np.ndarray) -> tuple[ShapeView, ...]:
+    r"""The shapes of a design seen from other channels: one :class:`~nfkg.reduced.ShapeView` per shape.
+
+    For each shape :math:`R_{j,k}` of :math:`W_k = \sum_j P_{j,k} R_{j,k}` the rows
+    :math:`V_{j,k}[p] = x_p^H R_{j,k}^{1/2} U` of the true channels
+    :math:`x = [f_1..f_K, h_1..h_K]`, so that :math:`V V^H` are the bilinear forms
+    :math:`x_p^H R_{j,k} x_q` of :meth:`~nfkg.subspace.PrecoderCovariance.gram`. Span shapes
+    :math:`QQ^H/r` give :math:`x_p^H Q/\sqrt r`; complements :math:`(I - QQ^H)/(N - r)` give
+    :math:`T^H/\sqrt{N - r}` from the thin QR :math:`(I - QQ^H)X = Q'T`. No N x N matrix.
+
+    Parameters
+    ----------
+    cov : PrecoderCovariance
+        The design, batch ``(..., K)``.
+    f, h : ndarray, complex, shape ``(..., K, N)``
+        True channels of the users and Eves; the batch broadcasts against the design's.
+
+    Returns
+    -------
+    tuple of ShapeView, views ``(..., K, 2K, r_j)``
+    """
+    x = np.concatenate([f, h], axis=-2)                     # (..., 2K, N)
+    xt = np.swapaxes(x, -1, -2)[..., None, :, :]            # (..., 1, N, 2K): every user's shape
+    return tuple(_shape_view(sh, xt) for sh in cov.shapes)
+
+
+def _as_covariance(design) -> PrecoderCovariance:
+    if isinstance(design, PrecoderCovariance):
+        return design
+    cov = getattr(design, "covariance", None)
+    if not isinstance(cov, PrecoderCovariance):
+        raise ValueError("design: must be a PrecodingResult (with an N-space realisation) or a "
+                         f"PrecoderCovariance, got {type(design).__name__}")
+    return cov
+
+
+def _check_channels(f, h, n_ant: int, n_users: int) -> tuple[np.ndarray, np.ndarray]:
+    f, h = np.asarray(f), np.asarray(h)
+    for name, x in (("f", f), ("h", h)):
+        if x.ndim < 2 or x.shape[-2:] != (n_users, n_ant):
+            raise ValueError(f"{name}: must have shape (..., K, N) = (..., {n_users}, {n_ant}), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name}: must be finite")
+    return f.astype(complex), h.astype(complex)
+
+
+def score_mismatched(design, f: ArrayLike, h: ArrayLike, scenario, scoring: str = "general"
+                     ) -> MismatchEvaluation:
+    r"""SKR of precoders designed on one set of channels, with the true channels ``f, h`` (SPEC 3-4).
+
+    The design's :math:`W_k` (N-space shapes, :attr:`PrecodingResult.covariance
+    <nfkg.precoding.PrecodingResult.covariance>`) are seen from the true channels by
+    :func:`true_views` and scored by the engine (:func:`nfkg.secrecy.observation_rows`,
+    :func:`nfkg.secrecy.skr_factored`): :math:`W = \sum_i W_i` in the user's and Eve's
+    observations (``scoring='general'``, SPEC 3) and the BS noise
+    :math:`\mathrm{tr}(W_k)\sigma_a^2/(VP_b)`, J(11). With the design's own channels it
+    equals :func:`nfkg.precoding.evaluate` (to round-off).
+
+    Parameters
+    ----------
+    design : PrecodingResult or PrecoderCovariance
+        The precoders, batch ``(..., K)``.
+    f, h : array_like, complex, shape ``(..., K, N)``
+        True channels of users and Eves (Eve k targets user k); broadcast against the design.
+    scenario : Scenario
+        Supplies the noise powers, :math:`P_b` and V (its positions are not used).
+    scoring : {'general', 'per-user'}
+
+    Returns
+    -------
+    MismatchEvaluation
+        ``skr`` ``(..., K)`` [bits/probing], ``cov``, ``p_a``.
+
+    Examples
+    --------
+    >>> from nfkg.channel import ULA
+    >>> from nfkg.precoding import evaluate, precode
+    >>> from nfkg.scenario import Scenario
+    >>> s = Scenario.from_dbm(ULA(64, 30e9), users=[(12.0, -0.6), (13.0, 0.6)],
+    ...                       eves=[(11.98, -0.6), (12.98, 0.6)], pt_dbm=20)
+    >>> f, h = s.channels()
+    >>> m = score_mismatched(precode(s, "svd"), f, h, s)
+    >>> bool(np.allclose(m.skr, evaluate(s, "svd").skr, rtol=1e-10))
+    True
+    """
+    cov = _as_covariance(design)
+    n_ant = cov.shapes[0].n_ant
+    n_users = cov.powers.shape[-2]
+    f, h = _check_channels(f, h, n_ant, n_users)
+    views = true_views(cov, f, h)
+    powers = np.asarray(cov.powers, dtype=float)
+    a, b, e, d = observation_rows(views, powers, scoring)
+    p_a = cov.trace
+    var_na = scenario.var_na(p_a)
+    var_nb, var_ne = scenario.var_nb, scenario.var_ne
+    skr = skr_factored(a, b, e, d, var_na, var_nb, var_ne)
+    return MismatchEvaluation(skr, covariance_from_rows(a, b, e, var_na, var_nb, var_ne),
+                              np.broadcast_to(p_a, skr.shape))
+
+
+# --------------------------------------------------------------------------- imperfect Eve CSI
+def _nonneg(name: str, value: ArrayLike) -> np.ndarray:
+    v = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(v)) or np.any(v < 0):
+        raise ValueError(f"{name}: must be finite and >= 0, got {value!r}")
+    return v
+
+
+def _valid(r: np.ndarray, psi: np.ndarray, n_ant: int, spacing: float) -> np.ndarray:
+    """Positions a scenario accepts: 0 < r <= 10 km, |psi| <= pi/2, >= 1 mm from every antenna."""
+    ok = (r > 0) & (r <= _R_MAX) & (np.abs(psi) <= np.pi / 2)
+    dist, _ = nearest_antenna(np.where(ok, r, 1.0), np.where(ok, psi, 0.0), n_ant, spacing)
+    return ok & (dist >= MIN_CLEARANCE_M)
+
+
+def perturb_positions(r: ArrayLike, psi: ArrayLike, sigma_r: ArrayLike, sigma_psi: ArrayLike, draws: int,
+                      rng: np.random.Generator | int | None, n_ant: int, spacing: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Estimated positions :math:`(\hat r, \hat\psi) = (r + \sigma_r z_r, \psi + \sigma_\psi z_\psi)`.
+
+    :math:`z_r, z_\psi \sim \mathcal N(0, 1)` independent; a draw that is not a valid
+    position (:math:`0 < \hat r \le` 10 km, :math:`|\hat\psi| \le \pi/2`, at least 1 mm from
+    every antenna) is redrawn (both coordinates), so the errors are Gaussian conditioned on
+    validity. Zero deviations return the positions exactly.
+
+    Parameters
+    ----------
+    r, psi : array_like, shape ``(K,)``
+        True distances [m] and angles [rad].
+    sigma_r, sigma_psi : array_like, broadcastable to ``(K,)``
+        Standard deviations [m], [rad], >= 0.
+    draws : int
+        Number of estimates D.
+    rng : Generator, int or None
+        ``numpy.random.default_rng(rng)``: the same seed gives the same draws.
+    n_ant, spacing : int, float
+        The array (for the 1 mm clearance).
+
+    Returns
+    -------
+    r_hat, psi_hat : ndarray, shape ``(D, K)``
+    """
+    sigma_r = _nonneg("sigma_r", sigma_r)
+    sigma_psi = _nonneg("sigma_psi", sigma_psi)
+    draws = int(draws)
+    if draws < 1:
+        raise ValueError(f"draws: must be at least 1, got {draws}")
+    rng = np.random.default_rng(rng)
+    r, psi = np.broadcast_arrays(np.asarray(r, dtype=float), np.asarray(psi, dtype=float))
+    shape = (draws, *r.shape)
+    sr, sp = np.broadcast_to(sigma_r, r.shape), np.broadcast_to(sigma_psi, r.shape)
+    r_hat = r + sr * rng.standard_normal(shape)
+    psi_hat = psi + sp * rng.standard_normal(shape)
+    for _ in range(_MAX_REDRAWS):
+        bad = ~_valid(r_hat, psi_hat, n_ant, spacing)
+        n_bad = int(np.count_nonzero(bad))
+        if n_bad == 0:
+            return r_hat, psi_hat
+        srb, spb = np.broadcast_to(sr, shape)[bad], np.broadcast_to(sp, shape)[bad]
+        rb, pb = np.broadcast_to(r, shape)[bad], np.broadcast_to(psi, shape)[bad]
+        r_hat[bad] = rb + srb * rng.standard_normal(n_bad)
+        psi_hat[bad] = pb + spb * rng.standard_normal(n_bad)
+    raise ValueError(f"sigma_r: no valid position drawn in {_MAX_REDRAWS} tries (sigma_r = {sigma_r}, "
+                     f"sigma_psi = {sigma_psi}): the error is too large for the geometry")
+
+
+def _single(scenario, who: str = "scenario"):
+    if scenario.batch_shape != ():
+        raise ValueError(f"{who}: must be a single scenario (batch shape ()), got batch shape "
+                         f"{scenario.batch_shape}")
+
+
+def _with_eves(scenario, r_e: np.ndarray, psi_e: np.ndarray):
+    """The scenario with the Eves moved to ``(r_e, psi_e)`` ``(D, K)`` (a batch of D)."""
+    from .scenario import Scenario
+
+    s = scenario
+    return Scenario(s.ula, s.r_b, s.psi_b, r_e, psi_e, s.p_max, s.p_b, s.sigma2_a, s.sigma2_b, s.sigma2_e,
+                    s.pilot_length)
+
+
+@dataclass(frozen=True)
+class CsiResult:
+    """Sum SKR of one scheme over D estimates of the Eves' positions.
+
+    Attributes
+    ----------
+    scheme : str
+    sum_skr : ndarray, ``(D,)``
+        Sum SKR of each draw, scored at the true positions [bits/probing].
+    skr : ndarray, ``(D, K)``
+    r_hat, psi_hat : ndarray, ``(D, K)``
+        The positions the BS designed with.
+    nominal : float
+        Sum SKR with perfect CSI (:func:`nfkg.precoding.evaluate`).
+    """
+
+    scheme: str
+    sum_skr: np.ndarray
+    skr: np.ndarray
+    r_hat: np.ndarray
+    psi_hat: np.ndarray
+    nominal: float
+
+    @property
+    def mean(self) -> float:
+        """Mean sum SKR over the draws."""
+        return float(np.mean(self.sum_skr))
+
+    @property
+    def p10(self) -> float:
+        """10th percentile of the sum SKR over the draws (linear interpolation)."""
+        return float(np.percentile(self.sum_skr, 10))
+
+
+def csi_error(scenario, scheme: str, sigma_r: ArrayLike, sigma_psi: ArrayLike, draws: int = 32,
+              seed: int | np.random.Generator | None = 0, shaping: str | None = None,
+              **options) -> CsiResult:
+    r"""Imperfect Eve CSI: design on perturbed Eve positions, score at the true ones.
+
+    The BS knows the users' channels exactly and each Eve's position up to Gaussian errors
+    (:func:`perturb_positions`); it runs ``scheme`` on the estimate
+    :math:`(\hat r_{e_k}, \hat\psi_{e_k})`, and the SKR of the design is computed with the
+    true :math:`h_k` by :func:`score_mismatched` (SPEC 3-4, C(13), J(18)).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The true scenario (batch shape ``()``).
+    scheme : str
+        A registered scheme (:func:`nfkg.precoding.scheme_names`).
+    sigma_r, sigma_psi : array_like, broadcastable to ``(K,)``
+        Error standard deviations of the Eves' distances [m] and angles [rad], >= 0.
+    draws : int
+        Number of estimates D.
+    seed : int, Generator or None
+        Seed of the errors: the same seed gives the same numbers; schemes given the same
+        seed see the same estimates.
+    shaping : str, optional
+    **options
+        Passed to the scheme.
+
+    Returns
+    -------
+    CsiResult
+        With zero deviations every draw equals the nominal sum SKR (to round-off).
+    """
+    from .precoding import evaluate, precode
+
+    _single(scenario)
+    ula = scenario.ula
+    r_hat, psi_hat = perturb_positions(scenario.r_e, scenario.psi_e, sigma_r, sigma_psi, draws, seed,
+                                       ula.n_ant, ula.spacing)
+    nominal = evaluate(scenario, scheme, shaping, **options)
+    if np.all(r_hat == scenario.r_e) and np.all(psi_hat == scenario.psi_e):
+        # zero error: every draw is the nominal design, scored as evaluate() scores it
+        skr = np.broadcast_to(nominal.skr, r_hat.shape)
+    else:
+        design = precode(_with_eves(scenario, r_hat, psi_hat), scheme, shaping, **options)
+        f, h = scenario.channels()
+        skr = score_mismatched(design, f, h, scenario).skr
+    return CsiResult(scheme, skr.sum(axis=-1), skr, r_hat, psi_hat, float(nominal.sum_skr))
+
+
+# --------------------------------------------------------------------------- robust design
+def region_channels(ula, r: ArrayLike, psi: ArrayLike, sigma_r: ArrayLike, sigma_psi: ArrayLike,
+                    spread: float = 2.0) -> np.ndarray:
+    r"""Channels of the sigma points of each Eve's uncertainty region.
+
+    The five positions :math:`(\hat r, \hat\psi)`, :math:`(\hat r \pm c\sigma_r, \hat\psi)`,
+    :math:`(\hat r, \hat\psi \pm c\sigma_\psi)` (``c = spread``), clipped to
+    :math:`r \ge 1` cm and :math:`|\psi| \le \pi/2`.
+
+    Parameters
+    ----------
+    ula : ULA
+    r, psi : array_like, shape ``(..., K)``
+        Estimated positions.
+    sigma_r, sigma_psi : array_like, broadcastable to ``(K,)``
+    spread : float
+        c, in standard deviations.
+
+    Returns
+    -------
+    ndarray, complex, shape ``(..., K, 5, N)``
+    """
+    r, psi = np.broadcast_arrays(np.asarray(r, dtype=float), np.asarray(psi, dtype=float))
+    sr = np.broadcast_to(_nonneg("sigma_r", sigma_r), r.shape) * spread
+    sp = np.broadcast_to(_nonneg("sigma_psi", sigma_psi), r.shape) * spread
+    zero = np.zeros_like(r)
+    dr = np.stack([zero, sr, -sr, zero, zero], axis=-1)
+    dp = np.stack([zero, zero, zero, sp, -sp], axis=-1)
+    rr = np.maximum(r[..., None] + dr, 0.01)
+    pp = np.clip(psi[..., None] + dp, -np.pi / 2, np.pi / 2)
+    return ula.channel(rr, pp)
+
+
+def robust_svd_covariance(f: np.ndarray, h_region: np.ndarray, p_max: ArrayLike,
+                          jamming: str = "isotropic", rtol: float | None = None) -> PrecoderCovariance:
+    r"""SVD precoding that nulls (and jams) the span of each Eve's uncertainty region.
+
+    J(13)-(16) with every Eve channel :math:`h_i` replaced by the ``M`` channels
+    :math:`H_i = [h_i^{(1)}..h_i^{(M)}]` of :func:`region_channels`:
+    :math:`\tilde R_k = [f_{i\ne k}, H_{i\ne k}]`, :math:`\tilde R_{ek} = [f_1..f_K, H_{i\ne k}]`,
+    signal :math:`P_\perp(\tilde R_k)/(N - r_k)` (isotropic, J(14)) and jamming
+    :math:`P_\perp(\tilde R_{ek})/(N - r_{ek})` (``'isotropic'``, J(16)) or, ``'targeted'``,
+    :math:`P_\perp H_k H_k^H P_\perp/\|P_\perp H_k\|_F^2` with :math:`P_\perp = P_\perp(\tilde R_{ek})`:
+    SPEC 8's targeted jamming :math:`qq^H` averaged over Eve k's region (beams on the left
+    singular vectors of :math:`P_\perp H_k`, power in proportion to the squared singular values). Equal split,
+    :math:`P_{S,k} = P_{N,k} = P_{\max}/(2K)` (SVD w/o PA).
+
+    Parameters
+    ----------
+    f : ndarray, shape ``(..., K, N)``
+        Users' channels (known exactly).
+    h_region : ndarray, shape ``(..., K, M, N)``
+        Channels of each Eve's region.
+    p_max : array_like, ``(...)``
+    jamming : {'isotropic', 'targeted'}
+    rtol : float, optional
+        Rank tolerance of the bases (:func:`~nfkg.subspace.orthonormal_basis`).
+
+    Returns
+    -------
+    PrecoderCovariance
+    """
+    from .subspace import orthonormal_basis
+
+    if jamming not in ("isotropic", "targeted"):
+        raise ValueError(f"jamming: must be 'isotropic' or 'targeted', got {jamming!r}")
+    n_users, n_ant = f.shape[-2], f.shape[-1]
+    m = h_region.shape[-2]
+    batch = np.broadcast_shapes(f.shape[:-2], h_region.shape[:-3])
+    f = np.broadcast_to(f, (*batch, n_users, n_ant))
+    h_region = np.broadcast_to(h_region, (*batch, n_users, m, n_ant))
+    sig_cols, jam_cols = [], []
+    for k in range(n_users):
+        others = [i for i in range(n_users) if i != k]
+        hf = h_region[..., others, :, :].reshape(*batch, (n_users - 1) * m, n_ant)
+        sig_cols.append(np.concatenate([f[..., others, :], hf], axis=-2))
+        jam_cols.append(np.concatenate([f, hf], axis=-2))
+    sig_basis, sig_rank = orthonormal_basis(np.swapaxes(np.stack(sig_cols, axis=-3), -1, -2), rtol)
+    jam_basis, jam_rank = orthonormal_basis(np.swapaxes(np.stack(jam_cols, axis=-3), -1, -2), rtol)
+    signal = Shape(sig_basis, sig_rank, complement=True)
+    p = np.broadcast_to(np.asarray(p_max, dtype=float)[..., None] / n_users, (*batch, n_users)) / 2.0
+    if jamming == "isotropic":
+        shapes = (signal, Shape(jam_basis, jam_rank, complement=True))
+        powers = np.stack([p, p], axis=-1)
+    else:
+        # region-averaged targeted jamming P_perp H_k H_k^H P_perp / tr(.): beams on the left
+        # singular vectors of P_perp H_k, power in proportion to the squared singular values
+        own = np.swapaxes(h_region, -1, -2)                                   # (..., K, N, M)
+        res = own - np.einsum("...nm,...mp->...np", jam_basis,
+                              np.einsum("...nm,...np->...mp", jam_basis.conj(), own))
+        u, sv, _ = np.linalg.svd(res, full_matrices=False)
+        tol = (max(n_ant, m) * np.finfo(float).eps if rtol is None else rtol) * sv[..., :1]
+        w = np.where(sv > tol, sv * sv, 0.0)
+        tot = w.sum(axis=-1, keepdims=True)
+        w = np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
+        beams = [Shape(u[..., i:i + 1] * (w[..., i] > 0)[..., None, None], (w[..., i] > 0).astype(int),
+                       complement=False) for i in range(m)]
+        shapes = (signal, *beams)
+        powers = np.concatenate([p[..., None], p[..., None] * w], axis=-1)
+    return PrecoderCovariance(shapes, powers)
+
+
+def robust_csi_error(scenario, sigma_r: ArrayLike, sigma_psi: ArrayLike, draws: int = 32,
+                     seed: int | np.random.Generator | None = 0, jamming: str = "isotropic",
+                     spread: float = 2.0, rtol: float | None = None) -> CsiResult:
+    r""":func:`csi_error` for :func:`robust_svd_covariance` (scheme ``'robust-svd'``).
+
+    Same draws as :func:`csi_error` with the same seed. The region is centred on each
+    estimate with the deviations the BS knows; with zero deviations the five sigma points
+    coincide and the design is SVD w/o PA (``jamming='isotropic'``) or SVD w/o PA with
+    targeted jamming.
+    """
+    from .precoding import evaluate
+
+    _single(scenario)
+    ula = scenario.ula
+    r_hat, psi_hat = perturb_positions(scenario.r_e, scenario.psi_e, sigma_r, sigma_psi, draws, seed,
+                                       ula.n_ant, ula.spacing)
+    f, h = scenario.channels()
+    region = region_channels(ula, r_hat, psi_hat, sigma_r, sigma_psi, spread)
+    cov = robust_svd_covariance(f, region, scenario.p_max, jamming, rtol)
+    m = score_mismatched(cov, f, h, scenario)
+    nominal = float(evaluate(scenario, "svd", "isotropic", jamming=jamming).sum_skr)
+    return CsiResult(f"robust-svd ({jamming})", m.sum_skr, m.skr, r_hat, psi_hat, nominal)
+
+
+# --------------------------------------------------------------------------- NLoS
+def _rician_linear(rician_db: ArrayLike) -> np.ndarray:
+    k_db = np.asarray(rician_db, dtype=float)
+    if np.any(np.isnan(k_db)) or np.any(k_db == -np.inf):
+        raise ValueError(f"rician_db: must be a number of dB or +inf (LoS only), got {rician_db!r}")
+    return 10.0 ** (k_db / 10.0)
+
+
+def rician_gains(los: np.ndarray, paths: np.ndarray, unit_gains: np.ndarray, rician_db: ArrayLike
+                 ) -> np.ndarray:
+    r"""Complex path gains of J VIII-B for a Rician factor :math:`K_R` [dB].
+
+    .. math::
+        \alpha_j = \sqrt{\frac{\|c_{\mathrm{LoS}}\|^2}{K_R\,\|c_j\|^2}}\; z_j,\qquad
+        z_j \sim \mathcal{CN}(0, 1),
+
+    so that with :func:`nfkg.channel.nlos_channel`'s :math:`1/\sqrt{D}` every path carries the
+    same mean power and :math:`K_R = \|c_{\mathrm{LoS}}\|^2 / E\|\text{NLoS part}\|^2`.
+    :math:`K_R = +\infty` gives zero gains (the LoS channel exactly).
+
+    Parameters
+    ----------
+    los : ndarray, shape ``(..., N)``
+        LoS channels.
+    paths : ndarray, shape ``(..., D, N)``
+        Channels :math:`c(\psi_j, r_j)` of the scattered paths.
+    unit_gains : ndarray, complex, shape ``(..., D)``
+        The :math:`z_j`.
+    rician_db : array_like
+        :math:`K_R` in dB, broadcast against ``(...)``; ``inf`` allowed.
+
+    Returns
+    -------
+    ndarray, complex, shape ``(..., D)``
+    """
+    k_lin = _rician_linear(rician_db)
+    p_los = np.sum(np.abs(los) ** 2, axis=-1)[..., None]
+    p_path = np.sum(np.abs(paths) ** 2, axis=-1)
+    with np.errstate(divide="ignore"):
+        inv_k = np.where(np.isinf(k_lin), 0.0, 1.0 / k_lin)
+    return np.sqrt(p_los / p_path * np.asarray(inv_k)[..., None]) * unit_gains
+
+
+def nlos_truth(scenario, rician_db: ArrayLike, draws: int, seed: int | np.random.Generator | None = 0,
+               paths: int = 3, scatter_r: tuple[float, float] = (5.0, 25.0),
+               scatter_psi: tuple[float, float] = (-np.pi / 3, np.pi / 3), eve_correlation: float = 0.0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    r"""D seeded draws of the true NLoS channels of users and Eves, J VIII-B.
+
+    .. math::
+        f_k = \sqrt{N}c(\psi_{b_k}, r_{b_k}) + \sqrt{\tfrac{N}{D}}\sum_{j=1}^{D}\alpha_{k,j}
+              c(\psi_{b_{k,j}}, r_{b_{k,j}})
+
+    (:func:`nfkg.channel.nlos_channel`) with :math:`D` = ``paths`` scatterers per user, at
+    distances uniform in ``scatter_r`` [m] and angles uniform in ``scatter_psi`` [rad], gains
+    of :func:`rician_gains`. Eve k sees the scatterers of user k (she is 2 cm away) with gains
+    :math:`\rho z_{k,j} + \sqrt{1-\rho^2} z'_{k,j}`, :math:`\rho` = ``eve_correlation``
+    (default 0: at 30 GHz, 2 cm are two wavelengths, beyond the half-wavelength correlation
+    distance). The draws do not depend on ``rician_db`` (common random numbers).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Single scenario (batch shape ``()``): the LoS geometry.
+    rician_db : array_like, shape ``(L,)`` or scalar
+        Rician factors [dB]; ``inf`` gives the LoS channels.
+    draws : int
+    seed : int, Generator or None
+
+    Returns
+    -------
+    f, h : ndarray, complex, shape ``(L..., D, K, N)``
+    """
+    from .channel import nlos_channel
+
+    _single(scenario)
+    k_db = np.asarray(rician_db, dtype=float)
+    _rician_linear(k_db)
+    draws, paths = int(draws), int(paths)
+    if draws < 1:
+        raise ValueError(f"draws: must be at least 1, got {draws}")
+    if paths < 1:
+        raise ValueError(f"paths: must be at least 1, got {paths}")
+    rho = float(eve_correlation)
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"eve_correlation: must be in [0, 1], got {eve_correlation!r}")
+    lo_r, hi_r = (float(v) for v in scatter_r)
+    lo_p, hi_p = (float(v) for v in scatter_psi)
+    if not (0.01 <= lo_r <= hi_r <= _R_MAX):
+        raise ValueError(f"scatter_r: must be 0.01 <= lo <= hi <= 10000 m, got {scatter_r!r}")
+    if not (-np.pi / 2 <= lo_p <= hi_p <= np.pi / 2):
+        raise ValueError(f"scatter_psi: must be -pi/2 <= lo <= hi <= pi/2, got {scatter_psi!r}")
+    rng = np.random.default_rng(seed)
+    ula = scenario.ula
+    n_users = scenario.n_users
+    shape = (draws, n_users, paths)
+    sr = rng.uniform(lo_r, hi_r, shape)
+    sp = rng.uniform(lo_p, hi_p, shape)
+    bad = ~_valid(sr, sp, ula.n_ant, ula.spacing)
+    while np.any(bad):  # a scatterer on an antenna: redraw it
+        sr[bad] = rng.uniform(lo_r, hi_r, int(bad.sum()))
+        sp[bad] = rng.uniform(lo_p, hi_p, int(bad.sum()))
+        bad = ~_valid(sr, sp, ula.n_ant, ula.spacing)
+
+    def crandn(shp):
+        return (rng.standard_normal(shp) + 1j * rng.standard_normal(shp)) / np.sqrt(2.0)
+
+    z_b = crandn(shape)
+    z_e = rho * z_b + np.sqrt(1.0 - rho * rho) * crandn(shape)
+    c = ula.channel(sr, sp)                                  # (D, K, P, N)
+    f_los, h_los = scenario.channels()
+    kw = dict(n_ant=ula.n_ant, wavelength=ula.wavelength, spacing=ula.spacing,
+              pathloss_exponent=ula.pathloss_exponent, d0=ula.d0)
+    kk = k_db.reshape(*k_db.shape, 1, 1)                    # (L..., 1, 1) against (D, K)
+    g_b = rician_gains(f_los[None], c, z_b, kk)
+    g_e = rician_gains(h_los[None], c, z_e, kk)
+    f = nlos_channel(scenario.r_b, scenario.psi_b, sr, sp, g_b, **kw)
+    h = nlos_channel(scenario.r_e, scenario.psi_e, sr, sp, g_e, **kw)
+    return f, h
+
+
+@dataclass(frozen=True)
+class NlosResult:
+    """Sum SKR of one scheme, designed on LoS, with NLoS truths.
+
+    Attributes
+    ----------
+    scheme : str
+    rician_db : ndarray, ``(L,)``
+    sum_skr : ndarray, ``(L, D)``
+    nominal : float
+        Sum SKR on the LoS channels (:func:`nfkg.precoding.evaluate`).
+    """
+
+    scheme: str
+    rician_db: np.ndarray
+    sum_skr: np.ndarray
+    nominal: float
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Mean sum SKR over the draws, ``(L,)``."""
+        return self.sum_skr.mean(axis=-1)
+
+    @property
+    def p10(self) -> np.ndarray:
+        """10th percentile over the draws, ``(L,)``."""
+        return np.percentile(self.sum_skr, 10, axis=-1)
+
+
+def nlos_skr(scenario, scheme: str, rician_db: ArrayLike, draws: int = 64,
+             seed: int | np.random.Generator | None = 0, shaping: str | None = None,
+             truth: tuple[np.ndarray, np.ndarray] | None = None, **options) -> NlosResult:
+    r"""Schemes designed on the LoS channels, scored with J VIII-B's NLoS channels as the truth.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Single scenario: the LoS geometry the BS designs with.
+    scheme : str
+    rician_db : array_like, shape ``(L,)``
+        Rician factors [dB]; ``inf`` reproduces :func:`nfkg.precoding.evaluate` (to round-off).
+    draws : int
+    seed : int, Generator or None
+        Seed of :func:`nlos_truth` (same seed, same numbers).
+    truth : (f, h), optional
+        Channels from :func:`nlos_truth` (to share one draw between schemes).
+    **options
+        Passed to the scheme.
+
+    Returns
+    -------
+    NlosResult
+    """
+    from .precoding import evaluate
+
+    _single(scenario)
+    k_db = np.atleast_1d(np.asarray(rician_db, dtype=float))
+    if truth is None:
+        truth = nlos_truth(scenario, k_db, draws, seed)
+    ev = evaluate(scenario, scheme, shaping, **options)
+    m = score_mismatched(ev.result, truth[0], truth[1], scenario)
+    return NlosResult(scheme, k_db, m.sum_skr, float(ev.sum_skr))
+
+
+# --------------------------------------------------------------------------- figures
+#: Defaults of ``nfkg figure csi`` (J5 geometry at 20 dBm; ``sigma_r_mm`` is the x-axis).
+CSI_DEFAULTS: dict[str, Any] = {
+    "sigma_r_mm": (0.0, 1.0, 3.0, 10.0, 30.0, 100.0),
+    "draws": 16,
+    "seed": 0,
+    "schemes": None,          # None: every registered scheme (nfkg.precoding.scheme_names())
+    "robust": True,           # also the robust SVD designs and their non-robust counterparts
+    "spread": 2.0,
+    "pt_dbm": 20.0,
+    "n_ant": 256,
+}
+#: Defaults of ``nfkg figure nlos`` (J5 geometry at 20 dBm; ``rician_db`` is the x-axis).
+NLOS_DEFAULTS: dict[str, Any] = {
+    "rician_db": (-10.0, -5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, float("inf")),
+    "draws": 64,
+    "seed": 0,
+    "schemes": None,
+    "paths": 3,
+    "eve_correlation": (0.0, 1.0),
+    "pt_dbm": 20.0,
+    "n_ant": 256,
+}
+_J5_USERS = ((12.0, -0.6), (13.0, 0.6))
+_J5_EVES = ((11.98, -0.6), (12.98, 0.6))
+_ROBUST_CURVES = (("svd", "isotropic", False), ("svd", "isotropic", True),
+                  ("svd", "targeted", False), ("svd", "targeted", True))
+
+
+def _robust_label(jamming: str, robust: bool) -> str:
+    base = "SVD w/o PA" + ("" if jamming == "isotropic" else " targeted")
+    return f"robust {base} (region)" if robust else base
+
+
+@dataclass
+class RobustnessData:
+    """Rows of the ``csi`` or ``nlos`` figure (one dict per scheme and x value).
+
+    Attributes mirror :class:`nfkg.tables.TableData`: ``id``, ``title``, ``paper_ref``,
+    ``header``, ``formatted_rows()``, ``text``, ``claims``, ``seconds``, ``params``.
+    """
+
+    id: str
+    params: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    claims: list = field(default_factory=list)
+    title: str = ""
+    paper_ref: str = "beyond C/J (SPEC 8)"
+    summary: str = ""
+
+    @property
+    def header(self) -> list[str]:
+        return list(self.rows[0]) if self.rows else []
+
+    def formatted_rows(self) -> list[list[str]]:
+        return [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()] for r in self.rows]
+
+    @property
+    def text(self) -> str:
+        return self.summary
+
+
+def _options(over: Mapping[str, Any] | None, defaults: Mapping[str, Any], fig: str) -> dict[str, Any]:
+    over = dict(over or {})
+    unknown = set(over) - set(defaults)
+    if unknown:
+        raise ValueError(f"overrides: unknown key(s) {', '.join(sorted(map(repr, unknown)))} for {fig}; "
+                         f"known keys: {', '.join(defaults)}")
+    p = {**defaults, **over}
+    from .precoding import get_scheme, scheme_names
+
+    p["schemes"] = tuple(scheme_names() if p["schemes"] is None else
+                         ([p["schemes"]] if isinstance(p["schemes"], str) else p["schemes"]))
+    for s in p["schemes"]:
+        get_scheme(s)
+    p["draws"], p["seed"], p["n_ant"] = int(p["draws"]), int(p["seed"]), int(p["n_ant"])
+    if p["draws"] < 1:
+        raise ValueError(f"{fig}.draws: must be at least 1, got {p['draws']}")
+    p["pt_dbm"] = float(p["pt_dbm"])
+    return p
+
+
+def _j5(p: Mapping[str, Any]):
+    from .channel import ULA
+    from .scenario import Scenario
+
+    return Scenario.from_dbm(ULA(int(p["n_ant"]), 30e9), users=_J5_USERS, eves=_J5_EVES, pt_dbm=p["pt_dbm"])
+
+
+def csi_steps(overrides: Mapping[str, Any] | None = None) -> int:
+    """Progress steps of ``csi``: one per scheme (and robust curve)."""
+    p = _options(overrides, CSI_DEFAULTS, "csi")
+    return len(p["schemes"]) + (len(_ROBUST_CURVES) if p["robust"] else 0)
+
+
+def run_csi(overrides: Mapping[str, Any] | None = None,
+            progress: Callable[[int], None] | None = None) -> RobustnessData:
+    r"""``nfkg figure csi``: sum SKR versus the error of the Eves' positions, every scheme.
+
+    J5 geometry at 20 dBm. For each :math:`\sigma_r` (x-axis, mm) the Eves' distances get
+    errors of deviation :math:`\sigma_r` and their angles :math:`\sigma_\psi = \sigma_r/r_{e_k}`
+    (the same error across as along the range); ``draws`` seeded estimates per point, the
+    same estimates for every scheme (:func:`csi_error`). Mean and 10th percentile of the sum
+    SKR at the true positions; ``robust`` adds :func:`robust_csi_error` (isotropic and
+    targeted jamming) and SVD w/o PA with targeted jamming, the non-robust counterpart.
+    """
+    from .claims import Claim
+    from .experiments import scheme_label
+
+    p = _options(overrides, CSI_DEFAULTS, "csi")
+    sig_mm = tuple(float(v) for v in np.atleast_1d(p["sigma_r_mm"]))
+    for v in sig_mm:
+        _nonneg("sigma_r_mm", v)
+    p["sigma_r_mm"] = sig_mm
+    t0 = time.perf_counter()
+    scen = _j5(p)
+    psi_per_m = 1.0 / scen.r_e
+    data = RobustnessData("csi", {**p, "geometry": "J5", "sigma_psi_rad_per_m": tuple(np.round(psi_per_m, 6))},
+                          title="Sum SKR versus the error of the Eves' positions (imperfect Eve CSI)")
+
+    def add(label, kind, res: CsiResult, s_mm):
+        data.rows.append({"curve": label, "kind": kind, "sigma_r_mm": s_mm,
+                          "sigma_psi_mrad": float(np.mean(s_mm * psi_per_m)),
+                          "mean": res.mean, "p10": res.p10, "nominal": res.nominal})
+
+    for s in p["schemes"]:
+        for s_mm in sig_mm:
+            sr = s_mm * 1e-3
+            add(scheme_label(s), "scheme", csi_error(scen, s, sr, sr * psi_per_m, p["draws"], p["seed"],
+                                                     "isotropic" if get_uses_shaping(s) else None), s_mm)
+        if progress is not None:
+            progress(1)
+    if p["robust"]:
+        for base, jam, rob in _ROBUST_CURVES:
+            for s_mm in sig_mm:
+                sr = s_mm * 1e-3
+                if rob:
+                    res = robust_csi_error(scen, sr, sr * psi_per_m, p["draws"], p["seed"], jam, p["spread"])
+                else:
+                    res = csi_error(scen, base, sr, sr * psi_per_m, p["draws"], p["seed"], "isotropic", jamming=jam)
+                add(_robust_label(jam, rob), "robust" if rob else "counterpart", res, s_mm)
+            if progress is not None:
+                progress(1)
+    data.seconds = time.perf_counter() - t0
+    zero = [r for r in data.rows if r["sigma_r_mm"] == 0.0]
+    if zero:
+        worst = max(abs(r["mean"] - r["nominal"]) for r in zero if r["kind"] == "scheme") if any(
+            r["kind"] == "scheme" for r in zero) else 0.0
+        data.claims.append(Claim("With exact Eve positions every scheme scores its nominal sum SKR",
+                                 "(consistency)", f"largest |mean - nominal| at sigma_r = 0: {worst:.3g} bits",
+                                 bool(worst == 0.0)))
+    data.summary = _csi_text(data)
+    return data
+
+
+def get_uses_shaping(scheme: str) -> bool:
+    """Whether a registered scheme takes a shaping (the SVD family)."""
+    from .precoding import get_scheme
+
+    return get_scheme(scheme).uses_shaping
+
+
+def _at(rows, curve, x_key, x):
+    for r in rows:
+        if r["curve"] == curve and r[x_key] == x:
+            return r
+    return None
+
+
+def _csi_text(data: RobustnessData) -> str:
+    """One sentence: nominal -> mean at the smallest and largest error, per scheme; robust gains."""
+    rows = data.rows
+    if not rows:
+        return "No points."
+    xs = sorted({r["sigma_r_mm"] for r in rows})
+    x1 = min((x for x in xs if x > 0), default=xs[-1])
+    xl = xs[-1]
+    parts = []
+    for r in (r for r in rows if r["kind"] == "scheme" and r["sigma_r_mm"] == xl):
+        r1 = _at(rows, r["curve"], "sigma_r_mm", x1)
+        parts.append(f"{r['curve']} {r['nominal']:.3g} -> {r1['mean']:.3g} -> {r['mean']:.3g}")
+    text = (f"Sum SKR (bits/probing; J5, {data.params['pt_dbm']:g} dBm, {data.params['draws']} seeded draws) of "
+            f"designs made with Eve positions off by sigma_r in range and sigma_r/r_e in angle, scored at the true "
+            f"positions (nominal -> mean at {x1:g} mm -> at {xl:g} mm): " + ", ".join(parts))
+    rob = [r for r in rows if r["kind"] == "robust" and r["sigma_r_mm"] > 0]
+    gains = []
+    for r in rob:
+        base = r["curve"].replace("robust ", "").replace(" (region)", "")
+        c = _at(rows, base, "sigma_r_mm", r["sigma_r_mm"])
+        if c is not None:
+            gains.append((base, r["sigma_r_mm"], r["mean"] - c["mean"]))
+    if gains:
+        per = {}
+        for base, x, g in gains:
+            per.setdefault(base, []).append((g, x))
+        text += "; the robust region design minus its non-robust counterpart (mean): " + ", ".join(
+            f"{base} {min(v)[0]:+.2g} ({min(v)[1]:g} mm) to {max(v)[0]:+.2g} ({max(v)[1]:g} mm)"
+            for base, v in per.items())
+    return text + "."
+
+
+def nlos_steps(overrides: Mapping[str, Any] | None = None) -> int:
+    """Progress steps of ``nlos``: one per scheme and Eve correlation."""
+    p = _options(overrides, NLOS_DEFAULTS, "nlos")
+    return len(p["schemes"]) * len(np.atleast_1d(p["eve_correlation"]))
+
+
+def run_nlos(overrides: Mapping[str, Any] | None = None,
+             progress: Callable[[int], None] | None = None) -> RobustnessData:
+    r"""``nfkg figure nlos``: sum SKR versus the Rician factor, schemes designed on LoS.
+
+    J5 geometry at 20 dBm. The true channels of users and Eves are J VIII-B's
+    (:func:`nlos_truth`: LoS plus ``paths`` scattered near-field paths, Rician factor
+    :math:`K_R` on the x-axis, ``inf`` = LoS); the schemes design on the LoS channels and are
+    scored with the true ones (:func:`nlos_skr`). One curve set per Eve gain correlation
+    :math:`\rho` (0: Eve's scattering independent of her user's; 1: the same). Mean over
+    ``draws`` seeded draws, the same draws for every scheme.
+    """
+    from .claims import Claim
+    from .experiments import scheme_label
+
+    p = _options(overrides, NLOS_DEFAULTS, "nlos")
+    k_db = tuple(float(v) for v in np.atleast_1d(p["rician_db"]))
+    _rician_linear(k_db)
+    p["rician_db"] = k_db
+    rhos = tuple(float(v) for v in np.atleast_1d(p["eve_correlation"]))
+    p["eve_correlation"] = rhos
+    t0 = time.perf_counter()
+    scen = _j5(p)
+    data = RobustnessData("nlos", {**p, "geometry": "J5", "scatter_r_m": (5.0, 25.0),
+                                   "scatter_psi_rad": (round(-np.pi / 3, 6), round(np.pi / 3, 6))},
+                          title="Sum SKR versus the Rician factor (NLoS truth, LoS design)")
+    for rho in rhos:
+        truth = nlos_truth(scen, np.asarray(k_db), p["draws"], p["seed"], paths=int(p["paths"]),
+                           eve_correlation=rho)
+        for s in p["schemes"]:
+            res = nlos_skr(scen, s, k_db, truth=truth, shaping="isotropic" if get_uses_shaping(s) else None)
+            for i, k in enumerate(k_db):
+                data.rows.append({"curve": scheme_label(s), "eve_correlation": rho, "rician_db": k,
+                                  "mean": float(res.mean[i]), "p10": float(res.p10[i]), "nominal": res.nominal})
+            if progress is not None:
+                progress(1)
+    data.seconds = time.perf_counter() - t0
+    inf_rows = [r for r in data.rows if np.isinf(r["rician_db"])]
+    if inf_rows:
+        worst = max(abs(r["mean"] / r["nominal"] - 1.0) if r["nominal"] else abs(r["mean"]) for r in inf_rows)
+        data.claims.append(Claim("With an infinite Rician factor (LoS only) every scheme scores its nominal "
+                                 "sum SKR", "(consistency)", f"largest relative deviation {worst:.2g}",
+                                 bool(worst < 1e-9)))
+    data.summary = _nlos_text(data)
+    return data
+
+
+def _nlos_text(data: RobustnessData) -> str:
+    """One sentence: per rho and scheme the LoS value and the mean at 20, 10 and 0 dB (where computed)."""
+    rows = data.rows
+    if not rows:
+        return "No points."
+    finite = sorted({r["rician_db"] for r in rows if np.isfinite(r["rician_db"])}, reverse=True)
+    pts = [k for k in (20.0, 10.0, 0.0) if k in finite] or finite[:3]
+    parts = []
+    for rho in data.params["eve_correlation"]:
+        sub = [r for r in rows if r["eve_correlation"] == rho]
+        desc = []
+        for c in dict.fromkeys(r["curve"] for r in sub):
+            vals = [_at(sub, c, "rician_db", k) for k in pts]
+            nominal = next(r["nominal"] for r in sub if r["curve"] == c)
+            desc.append(f"{c} {nominal:.3g} -> " + "/".join(f"{v['mean']:.3g}" for v in vals if v))
+        parts.append(f"with Eve's path gains {'independent of' if rho == 0 else f'correlated (rho = {rho:g}) with'} "
+                     "her user's: " + ", ".join(desc))
+    return (f"Mean sum SKR (bits/probing; J5, {data.params['pt_dbm']:g} dBm, {data.params['draws']} seeded draws, "
+            f"{data.params['paths']} scattered paths per user) of schemes designed on the LoS channels and scored on "
+            f"J VIII-B's NLoS channels (LoS value -> mean at K_R = {'/'.join(f'{k:g}' for k in pts)} dB) "
+            + "; ".join(parts) + ".")
+
+
+def save_robustness(data: RobustnessData, out_dir: str | os.PathLike,
+                    formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Draw ``csi`` (two panels: schemes; robust designs) or ``nlos`` (a panel per rho); write ``<id>.csv``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    from .plotting import curve_style
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if data.id == "csi":
+        panels = [("scheme", "Registered schemes"), ("robust", "Robust region designs vs non-robust")]
+        panels = [(k, t) for k, t in panels if any(r["kind"] == k or (k == "robust" and r["kind"] == "counterpart")
+                                                   for r in data.rows)]
+        x_key, x_label = "sigma_r_mm", r"Eve position error $\sigma_r$ (mm), $\sigma_\psi = \sigma_r/r_e$"
+    else:
+        rhos = list(dict.fromkeys(r["eve_correlation"] for r in data.rows))
+        panels = [(rho, f"Eve's path gains correlation rho = {rho:g}") for rho in rhos]
+        x_key, x_label = "rician_db", r"Rician factor $K_R$ (dB)"
+    fig = Figure(figsize=(5.2 * max(len(panels), 1), 4.2))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
+    for ax, (key, title) in zip(axes, panels):
+        if data.id == "csi":
+            rows = [r for r in data.rows if r["kind"] == key or (key == "robust" and r["kind"] == "counterpart")]
+        else:
+            rows = [r for r in data.rows if r["eve_correlation"] == key]
+        finite = [r[x_key] for r in rows if np.isfinite(r[x_key])]
+        x_inf = (max(finite) + 10.0) if finite else 0.0
+        for i, c in enumerate(dict.fromkeys(r["curve"] for r in rows)):
+            cr = [r for r in rows if r["curve"] == c]
+            x = [x_inf if np.isinf(r[x_key]) else r[x_key] for r in cr]
+            style = curve_style(c, [])
+            color = style["color"] if data.id == "nlos" or key == "scheme" else f"C{i}"
+            marker = style.get("marker", "o")
+            ax.plot(x, [max(r["mean"], 1e-4) for r in cr], "-", marker=marker, color=color, markerfacecolor="none",
+                    label=c, ms=4)
+            ax.plot(x, [max(r["p10"], 1e-4) for r in cr], "--", color=color, lw=0.9)
+        if data.id == "csi":
+            ax.set_xscale("symlog", linthresh=1.0)
+        elif any(np.isinf(r[x_key]) for r in rows):
+            ticks = [t for t in ax.get_xticks() if finite and min(finite) <= t <= max(finite)]
+            ax.set_xticks([*ticks, x_inf])
+            ax.set_xticklabels([f"{t:g}" for t in ticks] + ["LoS"])
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel("Sum SKR (bits/probing)")
+        ax.grid(True, alpha=0.3)
+        handles = ax.get_legend_handles_labels()[0]
+        handles += [Line2D([], [], color="k", ls="-", label="mean"),
+                    Line2D([], [], color="k", ls="--", label="10th percentile")]
+        ax.legend(handles=handles, fontsize=6, ncol=2, frameon=False)
+    fig.suptitle(data.title, fontsize=10)
+    fig.tight_layout()
+    paths = []
+    for fmt in formats:
+        pth = out / f"{data.id}.{fmt}"
+        fig.savefig(pth, dpi=200)
+        paths.append(pth)
+    csv_path = out / f"{data.id}.csv"
+    with csv_path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(data.header)
+        for r in data.rows:
+            w.writerow([repr(v) if isinstance(v, float) else v for v in r.values()])
+    return [*paths, csv_path]
