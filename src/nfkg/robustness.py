@@ -699,7 +699,7 @@ def nlos_skr(scenario, scheme: str, rician_db: ArrayLike, draws: int = 64,
 #: Defaults of ``nfkg figure csi`` (J5 geometry at 20 dBm; ``sigma_r_mm`` is the x-axis).
 CSI_DEFAULTS: dict[str, Any] = {
     "sigma_r_mm": (0.0, 1.0, 3.0, 10.0, 30.0, 100.0),
-    "draws": 16,
+    "draws": 12,
     "seed": 0,
     "schemes": None,          # None: every registered scheme (nfkg.precoding.scheme_names())
     "robust": True,           # also the robust SVD designs and their non-robust counterparts
