@@ -72,9 +72,12 @@ class DaskExecutor:
         ``workers`` and ``scheduler`` is given.
     client : distributed.Client, optional
         Use this client instead (for tests and notebooks); it is not closed here.
+    timeout : float
+        Seconds to wait for ``scheduler`` to answer.
     """
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None, client: Any = None) -> None:
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, client: Any = None,
+                 timeout: float = 10.0) -> None:
         if sum(v is not None for v in (workers, scheduler, client)) != 1:
             raise ValueError("executor: give exactly one of --workers and --scheduler")
         try:
@@ -88,12 +91,14 @@ class DaskExecutor:
         elif workers is not None:
             if int(workers) < 1:
                 raise ValueError(f"workers: must be at least 1, got {workers}")
+            import logging
+
             self._cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None)
+                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
         else:
             try:
-                self.client = Client(scheduler, timeout="10s")
+                self.client = Client(scheduler, timeout=f"{float(timeout)}s")
             except (OSError, TimeoutError, ValueError) as e:
                 raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({e})") from None
 

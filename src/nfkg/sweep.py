@@ -200,7 +200,7 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
             raise SweepError(f"{where}{msg}") from None
         raise SweepError(f"{where}{loc}: {msg}") from None
     from .precoding import get_scheme
-    from .reduced import JAMMINGS, SHAPINGS
+    from .reduced import JAMMINGS, SHAPINGS, check_svd_options
 
     for name in cfg.schemes:
         try:
@@ -240,11 +240,14 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
                 _set(point_cfg, k, v)
             try:
                 resolved = parse_config(point_cfg)
-                resolved.to_scenario()
-            except ScenarioError as e:
+                scen = resolved.to_scenario()
+                for name in cfg.schemes:  # the SVD schemes' N >= 2K-1 and options, before any work
+                    if name.startswith("svd"):
+                        check_svd_options(scen.n_ant, scen.n_users, cfg.shaping or "isotropic",
+                                          cfg.jamming or "isotropic")
+            except ValueError as e:
                 shown = ", ".join(f"{k}={_canon(v)}" for k, v in values.items())
-                raise SweepError(f"{where}point {len(points)} ({shown or 'base'}): {e.reason if hasattr(e, 'reason') else e}"
-                                 ) from None
+                raise SweepError(f"{where}point {len(points)} ({shown or 'base'}): {e}") from None
             points.append(Point(len(points), values, int(seed), resolved.model_dump(mode="json")))
     return Sweep(cfg, base, tuple(points), None if source is None else os.fspath(source))
 
