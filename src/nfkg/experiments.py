@@ -89,6 +89,8 @@ SCHEME_LABELS: dict[str, str] = {
     "svd-pa": "SVD w/ PA",
     "svd-dlpa": "SVD w/ DLPA",
     "svd-opt": "SVD opt (exact)",
+    "svd-mf": "SVD MF (matched, targeted, exact)",
+    "svd-maxmin": "SVD max-min",
 }
 
 #: Scheme columns of the conference figures (single user, matched shaping).

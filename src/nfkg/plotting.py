@@ -66,6 +66,8 @@ _SCHEME_STYLE: dict[str, tuple[str, str, Any]] = {
     "SVD w/ PA": ("tab:red", "^", "-"),
     "SVD w/ DLPA": ("tab:purple", "D", (0, (5, 1, 1, 1))),
     "SVD opt (exact)": ("black", "x", (0, (1, 1))),
+    "SVD MF (matched, targeted, exact)": ("tab:orange", "P", "-"),
+    "SVD max-min": ("tab:cyan", "*", (0, (3, 1))),
 }
 _FALLBACK = [("tab:orange", "P", (0, (3, 1))), ("tab:brown", "X", (0, (1, 1))),
              ("tab:pink", "*", (0, (4, 2, 1, 2))), ("tab:olive", "h", (0, (6, 2)))]

@@ -268,6 +268,8 @@ register_table("dlpa", _dlpa, 4)
 register_table("keyrate", "keyrate:run_keyrate", "keyrate:keyrate_steps", "keyrate:save_keyrate")
 register_table("csi", "robustness:run_csi", "robustness:csi_steps", "robustness:save_robustness")
 register_table("nlos", "robustness:run_nlos", "robustness:nlos_steps", "robustness:save_robustness")
+register_table("beyond-j5", "beyond:run_beyond_j5", "beyond:beyond_steps", "beyond:save_beyond")
+register_table("fairness", "beyond:run_fairness", "beyond:_fairness_steps", "beyond:save_beyond")
 
 
 def table_ids() -> list[str]:
