@@ -70,7 +70,6 @@ __all__ = [
     "csi_steps",
     "nlos_steps",
     "save_robustness",
-    "get_uses_shaping",
 ]
 
 #: Largest node distance [m] (the ``r`` limit of :mod:`nfkg.limits`).
@@ -825,7 +824,7 @@ def run_csi(overrides: Mapping[str, Any] | None = None,
         for s_mm in sig_mm:
             sr = s_mm * 1e-3
             add(scheme_label(s), "scheme", csi_error(scen, s, sr, sr * psi_per_m, p["draws"], p["seed"],
-                                                     "isotropic" if get_uses_shaping(s) else None), s_mm)
+                                                     "isotropic" if _uses_shaping(s) else None), s_mm)
         if progress is not None:
             progress(1)
     if p["robust"]:
@@ -851,7 +850,7 @@ def run_csi(overrides: Mapping[str, Any] | None = None,
     return data
 
 
-def get_uses_shaping(scheme: str) -> bool:
+def _uses_shaping(scheme: str) -> bool:
     """Whether a registered scheme takes a shaping (the SVD family)."""
     from .precoding import get_scheme
 
@@ -932,7 +931,7 @@ def run_nlos(overrides: Mapping[str, Any] | None = None,
         truth = nlos_truth(scen, np.asarray(k_db), p["draws"], p["seed"], paths=int(p["paths"]),
                            eve_correlation=rho)
         for s in p["schemes"]:
-            res = nlos_skr(scen, s, k_db, truth=truth, shaping="isotropic" if get_uses_shaping(s) else None)
+            res = nlos_skr(scen, s, k_db, truth=truth, shaping="isotropic" if _uses_shaping(s) else None)
             for i, k in enumerate(k_db):
                 data.rows.append({"curve": scheme_label(s), "eve_correlation": rho, "rician_db": k,
                                   "mean": float(res.mean[i]), "p10": float(res.p10[i]), "nominal": res.nominal})
