@@ -155,3 +155,8 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     assert main(["sweep", str(f), "--out", str(out), "-q"]) == 0
     assert main(["sweep", str(f), "--out", str(tmp_path / "whole"), "-q"]) == 0
     assert read_results(out).equals(read_results(tmp_path / "whole"))
+
+
+def test_the_example_sweep_file_is_valid():
+    sw = load_sweep(Path(__file__).resolve().parents[1] / "examples" / "sweep.toml")
+    assert len(sw.points) == 7 * 3 * 3 and sw.config.schemes == ["mrc", "svd", "svd-pa"]
