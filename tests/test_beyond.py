@@ -106,6 +106,26 @@ def test_svd_mf_is_svd_opt_on_matched_targeted_shapes_and_keeps_the_null_spaces(
     np.testing.assert_allclose(cov.trace, mf.p_a, rtol=1e-12)
 
 
+def test_any_isotropic_split_is_reproduced_by_the_svd_mf_shapes_with_less_power():
+    """The dominance argument of svd-mf's docstring, checked with the engine."""
+    rng = np.random.default_rng(5)
+    for k in (1, 2, 3):
+        scen = random_scenario(rng, k, n_ant=32)
+        opt = evaluate(scen, "svd-opt", "isotropic")
+        blocks_dim = opt.result.views[0].trace  # 1 where the signal null space is not empty
+        from nfkg.reduced import geometry
+
+        bl = geometry(scen).blocks()
+        d_k, d_ek = np.maximum(bl.dim_k, 1), np.maximum(bl.dim_ek, 1)
+        ps, pn = opt.result.powers[..., 0], opt.result.powers[..., 1]
+        mapped = np.stack([ps / d_k, ps / d_k + pn / d_ek], -1) * blocks_dim[..., None]
+        mf_views = precode(scen, "svd-mf").views
+        skr, _ = score(scen, mf_views, mapped)
+        assert np.all(skr >= opt.skr - 1e-9 * np.maximum(opt.skr, 1.0))
+        assert mapped.sum() <= opt.result.p_a.sum() * (1 + 1e-12)
+        assert np.all(evaluate(scen, "svd-mf").sum_skr >= opt.sum_skr - 1e-9)
+
+
 def test_matched_isotropic_k1_is_the_c_scheme():
     """K = 1, matched shaping, isotropic jamming: C's precoder, and svd-opt is C's optimum."""
     scen = Scenario.from_dbm(ULA(64, 30e9), users=[(12.2, 0.2)], eves=[(12.0, 0.2)], pt_dbm=[10.0, 30.0])

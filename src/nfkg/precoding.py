@@ -460,6 +460,16 @@ def _svd_mf(scenario: Scenario, shaping: None = None, jamming: str = "targeted",
     null-space conditions of J(13)-(16): :math:`R_k f_i = R_k h_i = 0` and
     :math:`R_{ek} f_i = R_{ek} h_i = 0` for :math:`i \ne k`, and :math:`R_{ek} f_k = 0`.
 
+    Why it dominates ``svd-opt`` on the papers' subspaces: seen from the 2K channels (all the
+    engine needs, SPEC 3), the isotropic signal shape of J(14) is
+    :math:`(vv^H + qq^H)/(N - r_k)` and the isotropic jamming of J(16) is
+    :math:`qq^H/(N - r_{ek})` (:mod:`nfkg.reduced`: inside the null space only :math:`v` and
+    :math:`q` reach :math:`f_k, h_k`). So any split :math:`(P_S, P_N)` of the papers' shapes gives
+    exactly the same observations as :math:`P_S/(N-r_k)` on :math:`v` and
+    :math:`P_S/(N-r_k) + P_N/(N-r_{ek})` on :math:`q`, which radiates less and so has less BS
+    noise (J(11)): per user the SKR is at least as high, and svd-mf's optimum is never below
+    svd-opt's (up to the multi-start solver; ``benchmarks/bench_beyond.py`` found no exception).
+
     Its shapes are fixed: ``shaping`` is ignored (the scheme is called with ``None``) and
     any ``jamming`` but ``'targeted'`` is refused; ``svd-opt`` with ``shaping``/``jamming``
     gives the other combinations. Where :math:`P_\perp h_k = 0` (``N = 2K-1``, or Eve in
