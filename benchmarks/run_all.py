@@ -13,14 +13,17 @@
 4. ``bench_probing.py``: Monte Carlo probing against drawing its precoders (K = 2, N = 256),
    peak memory of 10^5 rounds, chunk independence, ``nfkg nist`` against NIST's C code
    (sp80022suite) on 10^6 bits -> ``out/probing.json``;
-5. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
+5. ``bench_scaling.py``: cost per scenario of every registered scheme vs N (K = 2, N = 64 to
+   16384) and vs K (N = 256, K = 1 to 16), against the channel floor and the naive forms,
+   fitted log-log slopes -> ``out/scaling.csv``, ``out/scaling.json``, ``out/scaling.png``/``.pdf``;
+6. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
    both cores): float64 engine vs the mpmath reference -> ``out/precision.json``;
-6. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
+7. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
 
 Options: ``--quick`` (about 3 minutes: no N = 4096, fewer rounds, 64 DLPA scenarios per set and
 no training run, T = 4,096 probing rounds, a small precision sweep), ``--naive-full`` (run the
 N x N naive form even where it is predicted to take more than a minute), ``--no-dlpa``,
-``--no-probing``, ``--no-precision``, ``--out DIR``.
+``--no-probing``, ``--no-scaling``, ``--no-precision``, ``--out DIR``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import bench_core  # noqa: E402
 import bench_dlpa  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_probing  # noqa: E402
+import bench_scaling  # noqa: E402
 
 # Targets of the first issue (per scenario, on the benchmark machine), still tracked.
 TARGET_SVDPA_4096_MS = 10.0
@@ -312,6 +316,7 @@ def main(argv=None) -> int:
     ap.add_argument("--naive-full", action="store_true", help="never skip a slow N x N naive run")
     ap.add_argument("--no-dlpa", action="store_true", help="do not run bench_dlpa.py")
     ap.add_argument("--no-probing", action="store_true", help="do not run bench_probing.py")
+    ap.add_argument("--no-scaling", action="store_true", help="do not run bench_scaling.py")
     ap.add_argument("--no-precision", action="store_true", help="do not run bench_precision.py")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="output directory")
     args = ap.parse_args(argv)
@@ -357,6 +362,17 @@ def main(argv=None) -> int:
             probe_res = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
         (args.out / "probing.json").write_text(json.dumps(probe_res, indent=1))
     info["load_after_probing"] = load()
+    if args.no_scaling:
+        scaling = {"status": "skipped", "detail": "--no-scaling"}
+    else:
+        print("\n== bench_scaling", flush=True)
+        try:
+            scaling = bench_scaling.run(quick=args.quick)
+            scaling["status"] = "ok"
+            bench_scaling.save(scaling, args.out)
+        except Exception as exc:  # noqa: BLE001 - reported, not fatal
+            scaling = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
+    info["load_after_scaling"] = load()
     t_timing = time.perf_counter() - t0
     if args.no_precision:
         prec = {"status": "skipped", "detail": "--no-precision"}
@@ -371,6 +387,8 @@ def main(argv=None) -> int:
                "dlpa": {"status": dlpa["status"], "detail": dlpa.get("detail"), "wall_s": dlpa.get("wall_s")},
                "probing": {"status": probe_res["status"], "detail": probe_res.get("detail"),
                            "wall_s": probe_res.get("wall_s")},
+               "scaling": {"status": scaling["status"], "detail": scaling.get("detail"),
+                           "wall_s": scaling.get("wall_s"), "slopes": scaling.get("slopes")},
                "precision": {k: v for k, v in prec.items() if k != "stdout"},
                "timing_wall_s": t_timing, "wall_s": time.perf_counter() - t0}
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
@@ -380,7 +398,8 @@ def main(argv=None) -> int:
           f"{info['python']}, NumPy {info['numpy']}, SciPy {info['scipy']}, {info['blas']} "
           f"({info['blas_threads']} BLAS threads); load average (1, 5, 15 min) at start {info['load_start']}, "
           f"after core {info['load_after_core']}, after engine {info['load_after_engine']}, after dlpa "
-          f"{info['load_after_dlpa']}, after probing {info['load_after_probing']}; {info['date']}; "
+          f"{info['load_after_dlpa']}, after probing {info['load_after_probing']}, after scaling "
+          f"{info['load_after_scaling']}; {info['date']}; "
           f"commit {info['git']['commit']} ({info['git']['subject']})"
           + (f", src/ modified: {', '.join(info['git']['src_modified'])}" if info['git']['src_modified'] else
              ", src/ clean") + ".")
@@ -410,6 +429,11 @@ def main(argv=None) -> int:
         print(bench_probing.markdown(probe_res))
     else:
         print(f"bench_probing.py: {probe_res['status']} ({probe_res.get('detail')})")
+    print("\n## Scaling with N and K (bench_scaling.py)\n")
+    if scaling["status"] == "ok":
+        print(bench_scaling.markdown(scaling))
+    else:
+        print(f"bench_scaling.py: {scaling['status']} ({scaling.get('detail')})")
     print("\n## Precision (bench_precision.py)\n")
     if prec["status"] == "ok":
         print(prec["stdout"].strip())
@@ -425,6 +449,7 @@ def main(argv=None) -> int:
     print(f"\n(wrote {args.out}/core.json, engine.json, results.json"
           f"{', dlpa.json, dlpa_assess.csv' if dlpa['status'] == 'ok' else ''}"
           f"{', probing.json' if probe_res['status'] != 'skipped' else ''}"
+          f"{', scaling.csv, scaling.json, scaling.png, scaling.pdf' if scaling['status'] == 'ok' else ''}"
           f"{', precision.json' if prec['status'] == 'ok' else ''}; timing {t_timing:.0f} s, "
           f"total {summary['wall_s']:.0f} s)")
     return 0
