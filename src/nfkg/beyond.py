@@ -90,11 +90,14 @@ class BeyondData:
     x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     y_label: str = "Sum SKR (bits/probing)"
+    shown_pt: tuple[float, ...] | None = None
 
     def formatted_rows(self) -> list[list[str]]:
-        """Cells as text, numbers with 4 significant digits."""
+        """Cells as text, numbers with 4 significant digits (only the rows at ``shown_pt``, if set;
+        the CSV has them all)."""
+        rows = self.rows if self.shown_pt is None else [r for r in self.rows if r[0] in self.shown_pt]
         return [[f"{float(v):.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in row]
-                for row in self.rows]
+                for row in rows]
 
 
 def _params(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None, fig_id: str) -> dict[str, Any]:
@@ -258,11 +261,15 @@ def run_fairness(overrides: Mapping[str, Any] | None = None,
             f"{float(np.max(mins['svd-maxmin'] - mins['svd-pa'])):.3g} over svd-pa). The price of fairness: "
             f"svd-maxmin's sum SKR is at most {float(np.max(skr['svd-mf'].sum(-1) - skr[mm_mt].sum(-1))):.3g} "
             f"bits below svd-mf's. Computed in {seconds:.1f} s.")
+    tens = tuple(float(v) for v in x if float(v) % 10 == 0)
+    shown = tens if 0 < len(tens) < x.size else None
+    if shown is not None:
+        text += f" The table lists P_t = {', '.join(f'{v:g}' for v in shown)} dBm; the CSV has every P_t."
     params = {"geometry": f"J8, K = {k}", "n_ant": p["n_ant"], "pt_dbm": p["pt_dbm"],
               "allocations": tuple(label for label, _, _ in _FAIR_ALLOC), "scoring": "general"}
     return BeyondData("fairness", "Per-user SKR, sum-SKR allocations against max-min",
                       "J8 geometry", header, rows, params, text, seconds, [], x, curves,
-                      "SKR (bits/probing)")
+                      "SKR (bits/probing)", shown)
 
 
 _PALETTE = ("tab:red", "black", "tab:cyan", "tab:orange", "tab:purple", "tab:green", "tab:gray")
