@@ -268,3 +268,13 @@ def test_beyond_figures(tmp_path):
         run_table("fairness", {"n_users": 7})
     with pytest.raises(ValueError, match="unknown key"):
         run_table("beyond-j5", {"users": 2})
+
+
+def test_maxmin_drops_users_that_cannot_get_a_key():
+    """Two users at the same place: neither has a signal null space (t11 = 0); the third gets its optimum."""
+    scen = Scenario.from_dbm(ULA(64, 30e9), users=[(12.0, -0.6), (12.0, -0.6), (9.0, 0.3)],
+                             eves=[(11.9, -0.6), (11.8, -0.6), (8.9, 0.3)], pt_dbm=20)
+    ev = evaluate(scen, "svd-maxmin", "isotropic")
+    assert list(ev.result.extra["dropped"]) == [True, True, False]
+    assert np.all(ev.result.p_a[:2] == 0) and np.all(ev.skr[:2] == 0)
+    assert float(ev.skr[2]) == pytest.approx(float(evaluate(scen, "svd-opt", "isotropic").skr[2]), rel=1e-6)
