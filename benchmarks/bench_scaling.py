@@ -211,7 +211,7 @@ def run_point(n_ant: int, n_users: int, schemes, rounds: int = 5, target_s: floa
         except Exception as exc:  # noqa: BLE001 - a scheme that cannot run here is skipped with its reason
             point["schemes"][s] = {"status": "skipped", "reason": _reason(exc)}
             continue
-        slow = t_per * b >= target_s
+        slow = t_per >= target_s  # one scenario takes longer than a measurement should
         point["schemes"][s] = {"status": "ok", "B": b, "calib_us": t_per * 1e6, "slow": slow,
                                "rounds": (1 if t_per * b > 1.0 else slow_rounds) if slow else rounds}
         probe[s] = (ev, b)
@@ -417,7 +417,19 @@ def _run(quick, n_sweep, k_sweep, schemes, rounds, target_s, naive_max_s, naive_
     res["points"] = [{**p, "floors": {str(b): v for b, v in p["floors"].items()}} for p in done.values()]
     res["slopes"] = slopes(res)
     res["wall_s"] = time.perf_counter() - t_start
+    res["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    res["commit"] = _git("rev-parse", "--short", "HEAD")
+    res["src_modified"] = [ln[3:] for ln in _git("status", "--porcelain", "--", "src").splitlines()]
     return res
+
+
+def _git(*args) -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:  # noqa: BLE001 - informational only
+        return ""
 
 
 def _points(res: dict, sweep: str):
@@ -547,8 +559,9 @@ def plot(res: dict, stem: Path) -> list[Path]:
         ax.minorticks_off()
         ax.set_ylabel("time per scenario [us] (batched, median)")
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="center right")
+    fig.tight_layout(rect=(0, 0, 0.87, 1))
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     fig.savefig(paths[0], dpi=130)
     fig.savefig(paths[1])
@@ -671,7 +684,9 @@ def main(argv=None) -> int:
     md = markdown(res)
     print()
     print(md)
-    print(f"\n(wrote {', '.join(p.name for p in paths)} in {args.out}; {res['wall_s']:.0f} s)")
+    print(f"\n(wrote {', '.join(p.name for p in paths)} in {args.out}; {res['wall_s']:.0f} s; commit {res['commit']}"
+          f"{', src/ modified: ' + ', '.join(res['src_modified']) if res['src_modified'] else ', src/ clean'}; "
+          f"BLAS threads {res['blas_threads']})")
     if args.update_md:
         ok = update_md(md, HERE.parent / "BENCHMARKS.md")
         print("BENCHMARKS.md updated" if ok else "BENCHMARKS.md has no scaling markers; not updated")
