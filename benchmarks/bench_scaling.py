@@ -427,7 +427,8 @@ def _git(*args) -> str:
     import subprocess
 
     try:
-        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True, timeout=30).stdout.strip()
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
     except Exception:  # noqa: BLE001 - informational only
         return ""
 
