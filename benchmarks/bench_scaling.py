@@ -419,7 +419,7 @@ def _run(quick, n_sweep, k_sweep, schemes, rounds, target_s, naive_max_s, naive_
     res["wall_s"] = time.perf_counter() - t_start
     res["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
     res["commit"] = _git("rev-parse", "--short", "HEAD")
-    res["src_modified"] = [ln[3:] for ln in _git("status", "--porcelain", "--", "src").splitlines()]
+    res["src_modified"] = [ln[3:] for ln in _git("status", "--porcelain", "--", "src").splitlines() if ln.strip()]
     return res
 
 
@@ -428,7 +428,7 @@ def _git(*args) -> str:
 
     try:
         return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
-                              timeout=30).stdout.strip()
+                              timeout=30).stdout.rstrip()  # not lstrip: porcelain lines start with a space
     except Exception:  # noqa: BLE001 - informational only
         return ""
 
