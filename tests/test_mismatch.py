@@ -1,4 +1,4 @@
-"""Designs scored against a different truth: nfkg.robustness (imperfect Eve CSI, NLoS)."""
+"""Designs scored against a different truth: nfkg.mismatch (scoring), nfkg.robustness (Eve CSI, NLoS)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 
 from nfkg.channel import ULA
 from nfkg.limits import MIN_CLEARANCE_M, nearest_antenna
+from nfkg.mismatch import score_mismatched, true_views
 from nfkg.precoding import evaluate, precode
 from nfkg.robustness import (csi_error, nlos_skr, nlos_truth, perturb_positions, rician_gains,
-                             robust_csi_error, score_mismatched, true_views)
+                             robust_csi_error)
 from nfkg.scenario import Scenario
 from nfkg.tables import run_table, save_table
 
@@ -54,6 +55,14 @@ def test_true_views_are_a_square_root_of_gram(j5):
     x = np.swapaxes(np.concatenate([f, h], axis=-2), -1, -2)
     ref = cov.gram(x)
     np.testing.assert_allclose(gram, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+def test_scoring_names_still_importable_from_robustness():
+    import nfkg.mismatch as mismatch
+    import nfkg.robustness as robustness
+    for name in ("MismatchEvaluation", "true_views", "score_mismatched"):
+        assert getattr(robustness, name) is getattr(mismatch, name)
+        assert name in robustness.__all__
 
 
 @pytest.mark.parametrize("scheme", ["ras", "mrc", "svd", "svd-pa", "svd-opt"])
