@@ -43,11 +43,11 @@ What is timed, per point (N, K)
   N x N matrices) and ``naive_matvec_evaluate`` (matrix-vector products), one scenario at a
   time, on up to 3 scenarios of the batch (while their total stays under 3 s; 0.5 s with
   ``--quick``), mean per scenario. Its ratio is to nfkg on its batch timed right before and
-  after the naive runs (mean of the two), not to the median of the rounds. The N x N form runs only where N <= 4096, its matrices
-  (``(2K + 3) N^2`` complex128 for the SVD schemes, ``(K + 2) N^2`` for ras and mrc) fit in
-  1 GiB, and its time predicted from the previous point (N^2 to N^3 for the SVD schemes, N^2
-  for ras and mrc; K^2 along the K sweep) is under 5 s (0.5 s with ``--quick``); otherwise
-  the reason is given. Their SKRs are compared with nfkg's on the same scenarios.
+  after the naive runs (mean of the two), not to the median of the rounds. The N x N form runs
+  only where N <= 4096, its matrices (``(2K + 3) N^2`` complex128 for the SVD schemes,
+  ``(K + 2) N^2`` for ras and mrc) fit in 1 GiB, and its time predicted from the previous point
+  (N^2 to N^3 for the SVD schemes, N^2 for ras and mrc; K^2 along the K sweep) is under 5 s
+  (0.5 s with ``--quick``); otherwise the reason is given. Their SKRs are compared with nfkg's on the same scenarios.
 
 Fitted slopes: least squares of log(time per scenario) on log N (log K), over all points and
 over the upper part (N >= 1024; K >= 4), where a scheme has at least two points.
