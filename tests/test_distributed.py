@@ -22,10 +22,9 @@ BASE = {"antennas": 64, "pt_dbm": 20,
 
 @pytest.fixture(scope="module")
 def client():
-    import logging
+    from nfkg.executor import local_cluster
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+    cluster = local_cluster(2)
     c = distributed.Client(cluster)
     yield c
     c.close()

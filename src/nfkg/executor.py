@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-__all__ = ["Executor", "InProcess", "DaskExecutor", "get_executor"]
+__all__ = ["Executor", "InProcess", "DaskExecutor", "get_executor", "local_cluster"]
 
 
 class Executor(Protocol):
@@ -81,7 +81,7 @@ class DaskExecutor:
         if sum(v is not None for v in (workers, scheduler, client)) != 1:
             raise ValueError("executor: give exactly one of --workers and --scheduler")
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError as e:  # pragma: no cover - a dependency of nfkg
             raise RuntimeError("executor: dask.distributed is not installed (pip install 'dask[distributed]')") from e
         self._cluster = None
@@ -91,10 +91,7 @@ class DaskExecutor:
         elif workers is not None:
             if int(workers) < 1:
                 raise ValueError(f"workers: must be at least 1, got {workers}")
-            import logging
-
-            self._cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+            self._cluster = local_cluster(int(workers))
             self.client = Client(self._cluster)
         else:
             try:
@@ -133,6 +130,37 @@ class DaskExecutor:
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else '?'})"
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    counts = [int(i.get("num_threads", 1)) for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts, default=1)
+
+
+def local_cluster(workers: int):
+    """A :class:`distributed.LocalCluster`: ``workers`` processes of one thread, loopback, no dashboard.
+
+    Its worker processes start their BLAS with this process's BLAS thread count (Dask
+    would start them with one): OpenBLAS's results can depend, in the last digit, on the
+    thread count it starts with, and an optimiser (svd-opt's SLSQP) can carry that into
+    its result. With the same start the workers compute exactly what this process
+    computes, so a Dask run equals the in-process run bit for bit (tested). A remote
+    cluster (``--scheduler``) gives the same bits when its workers' BLAS starts alike
+    (e.g. ``OPENBLAS_NUM_THREADS`` set the same on both sides).
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    n = str(_blas_threads())
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    env.update({k: n for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+        return LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address=None, silence_logs=logging.ERROR)
 
 
 def get_executor(workers: int | None = None, scheduler: str | None = None):
