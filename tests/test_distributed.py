@@ -101,3 +101,21 @@ def test_cli_workers_start_a_local_cluster(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "h"), "-q"]) == 0
     capsys.readouterr()
     assert read_results(tmp_path / "w").equals(read_results(tmp_path / "h"))
+
+
+def test_cli_scheduler_runs_on_an_existing_cluster(client, tmp_path, capsys):
+    from nfkg.cli import main
+
+    (tmp_path / "base.toml").write_text('antennas = 32\nusers = [{r = 5, psi = 0.1}]\neves = [{r = 4.9, psi = 0.1}]\n')
+    (tmp_path / "s.toml").write_text('base = "base.toml"\nschemes = ["mrc", "svd-pa"]\nchunk = 1\n'
+                                     '[sweep]\npt_dbm = [0, 10, 20]\n')
+    addr = client.scheduler.address
+    assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "c"), "--scheduler", addr, "-q"]) == 0
+    assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "h"), "-q"]) == 0
+    f = tmp_path / "m.toml"
+    f.write_text('antennas = 32\nusers = [{r = 5, psi = 0.1}]\neves = [{r = 4.9, psi = 0.1}]\n')
+    assert main(["map", str(f), "-s", "svd", "--grid", "6x5", "--chunk", "7", "--scheduler", addr,
+                 "--out", str(tmp_path / "map"), "-q"]) == 0
+    capsys.readouterr()
+    assert read_results(tmp_path / "c").equals(read_results(tmp_path / "h"))
+    assert client.scheduler_info()["workers"]  # the cluster is still up after the command
