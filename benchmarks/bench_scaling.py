@@ -50,7 +50,8 @@ What is timed, per point (N, K)
   ``(K + 2) N^2`` for ras and mrc) fit in 1 GiB, and its time predicted from the previous point
   (N^2 to N^3 for the SVD schemes, N^2 for ras and mrc; K^2 along the K sweep) is under 15 s
   (0.5 s with ``--quick``; the prediction from small N overshoots: N = 1024, svd-pa, about 2 s
-  on a quiet machine, can be predicted at 15 s); otherwise the reason is given. Their SKRs are compared with nfkg's on the same scenarios.
+  on a quiet machine, can be predicted at 15 s); otherwise the reason is given. Their SKRs are
+  compared with nfkg's on the same scenarios.
 
 Fitted slopes: least squares of log(time per scenario) on log N (log K), over all points and
 over the upper part (N >= 1024; K >= 4), where a scheme has at least two points.
@@ -345,7 +346,8 @@ def run_naive(form: str, n_ant: int, n_users: int, scheme: str, users, eves, skr
             break
     best = min(ts)  # the scenarios cost about the same; the minimum is the least disturbed run
     prev[(scheme, form)] = (n_ant, n_users, best) + (tuple(last[:3:2]) if last and last[1] == n_users else ())
-    return {"us": best * 1e6, "mean_us": float(np.mean(ts)) * 1e6, "scenarios": len(ts), "times_s": ts, "rel_diff": max(diffs),
+    return {"us": best * 1e6, "mean_us": float(np.mean(ts)) * 1e6, "scenarios": len(ts), "times_s": ts,
+            "rel_diff": max(diffs),
             "predicted_s": predicted}
 
 
