@@ -614,7 +614,8 @@ def markdown(res: dict) -> str:
             for p in pts) + ".")
         other = [p["foreign_cpu"] for p in pts if p["foreign_cpu"] is not None]
         if other:
-            out.append(f"Other processes used {min(other):.0%} to {max(other):.0%} of the CPU during these points.")
+            span = f"{min(other):.0%}" + (f" to {max(other):.0%}" if f"{min(other):.0%}" != f"{max(other):.0%}" else "")
+            out.append(f"Other processes used {span} of the CPU during these points.")
         out.append("")
     skipped = {}
     for p in res["points"]:
