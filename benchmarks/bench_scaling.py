@@ -7,7 +7,9 @@ time, so schemes added later are measured too):
 * **vs K**: N = 256, K = 1, 2, 4, 8, 16 (N >= 2K - 1 always; the point N = 256, K = 2 is
   shared with the N sweep).
 
-``--quick`` (about 25 s): N = 64, 256, 1024, 16384 and K = 1, 2, 4, 8, shorter measurements.
+``--quick`` (about 25 s): N = 64, 256, 1024, 16384 and K = 1, 2, 4, 8, shorter measurements and
+so smaller batches: a smoke check (svd-pa, whose batched iterations cost about 20 ms per call,
+then shows many times the floor), not a source of numbers.
 
 A scheme that raises on a point (svd-dlpa ships KGSVD-Net models for K = 2, 4, 6 only) is
 skipped there, and the reason goes into the table and the CSV.
