@@ -16,14 +16,17 @@
 5. ``bench_scaling.py``: cost per scenario of every registered scheme vs N (K = 2, N = 64 to
    16384) and vs K (N = 256, K = 1 to 16), against the channel floor and the naive forms,
    fitted log-log slopes -> ``out/scaling.csv``, ``out/scaling.json``, ``out/scaling.png``/``.pdf``;
-6. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
+6. ``bench_maps.py``: a 400 x 400 secrecy map against generating its Eve channels, the svd-pa
+   map's time, the peak memory of an N = 1024 map, a 10^4-point sweep on 1 and 2 Dask workers
+   -> ``out/maps.json``;
+7. ``bench_precision.py`` (another engineer's; run as a subprocess, last, because it uses
    both cores): float64 engine vs the mpmath reference -> ``out/precision.json``;
-7. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
+8. the targets of all issues -> ``out/results.json`` (machine, load, targets, wall time).
 
 Options: ``--quick`` (about 3 minutes: no N = 4096, fewer rounds, 64 DLPA scenarios per set and
 no training run, T = 4,096 probing rounds, a small precision sweep), ``--naive-full`` (run the
 N x N naive form even where it is predicted to take more than a minute), ``--no-dlpa``,
-``--no-probing``, ``--no-scaling``, ``--no-precision``, ``--out DIR``.
+``--no-probing``, ``--no-scaling``, ``--no-maps``, ``--no-precision``, ``--out DIR``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import bench_core  # noqa: E402
 import bench_dlpa  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_probing  # noqa: E402
+import bench_maps  # noqa: E402
 import bench_scaling  # noqa: E402
 
 # Targets of the first issue (per scenario, on the benchmark machine), still tracked.
@@ -317,6 +321,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-dlpa", action="store_true", help="do not run bench_dlpa.py")
     ap.add_argument("--no-probing", action="store_true", help="do not run bench_probing.py")
     ap.add_argument("--no-scaling", action="store_true", help="do not run bench_scaling.py")
+    ap.add_argument("--no-maps", action="store_true", help="do not run bench_maps.py")
     ap.add_argument("--no-precision", action="store_true", help="do not run bench_precision.py")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="output directory")
     args = ap.parse_args(argv)
@@ -373,6 +378,18 @@ def main(argv=None) -> int:
         except Exception as exc:  # noqa: BLE001 - reported, not fatal
             scaling = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
     info["load_after_scaling"] = load()
+    if args.no_maps:
+        maps_res = {"status": "skipped", "detail": "--no-maps"}
+    else:
+        print("\n== bench_maps", flush=True)
+        try:
+            maps_res = bench_maps.run(quick=args.quick)
+            maps_res["targets"] = bench_maps.targets(maps_res)
+            maps_res["status"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not fatal
+            maps_res = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
+        (args.out / "maps.json").write_text(json.dumps(maps_res, indent=1))
+    info["load_after_maps"] = load()
     t_timing = time.perf_counter() - t0
     if args.no_precision:
         prec = {"status": "skipped", "detail": "--no-precision"}
@@ -383,12 +400,15 @@ def main(argv=None) -> int:
     all_targets = targets(core, engine, agree)
     all_targets += [{**t, "issue": "DLPA"} for t in dlpa.get("targets", [])]
     all_targets += [{**t, "issue": "Probing"} for t in probe_res.get("targets", [])]
+    all_targets += [{**t, "issue": "Scale"} for t in maps_res.get("targets", [])]
     summary = {"machine": info, "quick": args.quick, "targets": all_targets, "agreement": agree,
                "dlpa": {"status": dlpa["status"], "detail": dlpa.get("detail"), "wall_s": dlpa.get("wall_s")},
                "probing": {"status": probe_res["status"], "detail": probe_res.get("detail"),
                            "wall_s": probe_res.get("wall_s")},
                "scaling": {"status": scaling["status"], "detail": scaling.get("detail"),
                            "wall_s": scaling.get("wall_s"), "slopes": scaling.get("slopes")},
+               "maps": {"status": maps_res["status"], "detail": maps_res.get("detail"),
+                        "wall_s": maps_res.get("wall_s")},
                "precision": {k: v for k, v in prec.items() if k != "stdout"},
                "timing_wall_s": t_timing, "wall_s": time.perf_counter() - t0}
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
@@ -434,6 +454,11 @@ def main(argv=None) -> int:
         print(bench_scaling.markdown(scaling))
     else:
         print(f"bench_scaling.py: {scaling['status']} ({scaling.get('detail')})")
+    print("\n## Maps and distributed sweeps (bench_maps.py)\n")
+    if maps_res["status"] == "ok":
+        print(bench_maps.markdown(maps_res))
+    else:
+        print(f"bench_maps.py: {maps_res['status']} ({maps_res.get('detail')})")
     print("\n## Precision (bench_precision.py)\n")
     if prec["status"] == "ok":
         print(prec["stdout"].strip())
@@ -450,6 +475,7 @@ def main(argv=None) -> int:
           f"{', dlpa.json, dlpa_assess.csv' if dlpa['status'] == 'ok' else ''}"
           f"{', probing.json' if probe_res['status'] != 'skipped' else ''}"
           f"{', scaling.csv, scaling.json, scaling.png, scaling.pdf' if scaling['status'] == 'ok' else ''}"
+          f"{', maps.json' if maps_res['status'] != 'skipped' else ''}"
           f"{', precision.json' if prec['status'] == 'ok' else ''}; timing {t_timing:.0f} s, "
           f"total {summary['wall_s']:.0f} s)")
     return 0
