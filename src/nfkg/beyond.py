@@ -315,7 +315,7 @@ def save_beyond(data: BeyondData, out_dir: str | os.PathLike, formats: Sequence[
     paths = []
     for fmt in formats:
         pth = out / f"{data.id}.{fmt}"
-        fig.savefig(pth, dpi=200)
+        fig.savefig(pth, dpi=200, bbox_inches="tight")
         paths.append(pth)
     csv_path = out / f"{data.id}.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
