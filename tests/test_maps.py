@@ -141,3 +141,29 @@ def test_cli_map_errors(tmp_path, capsys, args, words):
     rc = main(base + args)
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and words in err[0], err
+
+
+def test_cli_map_model_and_jamming(tmp_path, capsys):
+    from pathlib import Path
+
+    import nfkg
+
+    f = tmp_path / "s.toml"
+    f.write_text(SCEN)
+    k2 = Path(nfkg.__file__).parent / "models" / "k2"
+    assert main(["map", str(f), "-s", "svd-dlpa", "--model", str(k2), "--grid", "4x3", "--out",
+                 str(tmp_path / "d"), "-q"]) == 0
+    assert main(["map", str(f), "-s", "svd,svd-pa", "--jamming", "targeted", "--grid", "4x3", "--out",
+                 str(tmp_path / "t"), "-q"]) == 0
+    assert main(["map", str(f), "-s", "svd", "--model", str(k2), "--grid", "4x3", "--out",
+                 str(tmp_path / "x"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--model" in err[0]
+
+
+def test_map_with_targeted_jamming_equals_engine():
+    x, y = map_grid((-9, 9, 0.5, 10), (4, 3))
+    m = secrecy_map(MapSpec(BASE, ("svd",), options={"jamming": "targeted"}), x, y)
+    ref = _reference(BASE, 1, "eve", x, y)
+    np.testing.assert_allclose(m.skr["svd"].reshape(-1, 2), evaluate(ref, "svd", jamming="targeted").skr,
+                               rtol=1e-10)

@@ -721,6 +721,9 @@ def _numbers(text: str, count: int, hint: str, sep: str = ",") -> list[float]:
 @click.option("--jamming", type=click.Choice(("isotropic", "targeted")), default=None,
               help="Jamming shape of the SVD schemes [default: isotropic].")
 @_scoring_option
+@click.option("--model", "model", default=None, metavar="DIR",
+              type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+              help="KGSVD-Net model directory for svd-dlpa [default: the model shipped for the scenario's K].")
 @click.option("--log", "log_scale", is_flag=True, help="Logarithmic colour scale.")
 @click.option("--chunk", default=None, type=click.IntRange(1, 10**7),
               help="Grid points per chunk [default: about 2 M channel entries per chunk].")
@@ -729,7 +732,8 @@ def _numbers(text: str, count: int, hint: str, sep: str = ",") -> list[float]:
               help="Output folder (map.png, map.pdf, map.nc).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str | None, user_moves: bool,
-                eve_fixed: bool, shaping: str | None, jamming: str | None, scoring: str, log_scale: bool,
+                eve_fixed: bool, shaping: str | None, jamming: str | None, scoring: str, model: str | None,
+                log_scale: bool,
                 chunk: int | None, workers: int | None, scheduler: str | None, out_dir: Path, quiet: bool) -> None:
     """Map user k's SKR with its Eve at every point of a grid in front of the array.
 
@@ -750,6 +754,10 @@ def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str |
     if user > scen.n_users:
         raise click.BadParameter(f"the scenario has {scen.n_users} user(s); got {user}", param_hint="'--user'")
     options = {} if jamming is None else {"jamming": jamming}
+    if model is not None:
+        if names != ["svd-dlpa"]:
+            raise click.BadParameter("applies to --scheme svd-dlpa alone", param_hint="'--model'")
+        options["model"] = _lazy("dlpa").load_model(model)
     if jamming is not None:
         bad = [n for n in names if not n.startswith("svd")]
         if bad:
