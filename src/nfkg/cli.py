@@ -796,7 +796,7 @@ def sweep(config: str, out_dir: Path, as_csv: bool, workers: int | None, schedul
 
     One row per point and scheme in OUT/results.parquet. Results are written chunk
     by chunk; rerunning an interrupted sweep computes only the missing chunks. The
-    file's format is in the README, section 'Sweeps'.
+    file's format is in the README, section 'Maps and sweeps'.
     """
     sw = _lazy("sweep")
     spec = sw.load_sweep(config)
