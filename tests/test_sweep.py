@@ -81,7 +81,7 @@ def test_resume_computes_only_missing_chunks(tmp_path):
 
 @pytest.mark.parametrize("change, words", [
     ({"sweep": {"pt_dbm": []}}, "sweep.pt_dbm: needs at least one value"),
-    ({"sweep": {"bogus": [1]}}, "sweep.bogus: not a scenario key"),
+    ({"sweep": {"bogus": [1]}}, "sweep.bogus: 'bogus' is not a scenario key"),
     ({"sweep": {"eves[5].r": [1.0]}}, "no eves[5]"),
     ({"sweep": {"pt_dbm": [20, 70]}}, "point 1 (pt_dbm=70): pt_dbm"),
     ({"schemes": ["nope"]}, "schemes: unknown scheme 'nope'"),
@@ -160,3 +160,21 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
 def test_the_example_sweep_file_is_valid():
     sw = load_sweep(Path(__file__).resolve().parents[1] / "examples" / "sweep.toml")
     assert len(sw.points) == 7 * 3 * 3 and sw.config.schemes == ["mrc", "svd", "svd-pa"]
+
+
+def test_linked_keys_sweep_the_number_of_users(tmp_path):
+    one = ([{"r": 6.0, "psi": -0.3}], [{"r": 5.98, "psi": -0.3}])
+    two = (BASE["users"], BASE["eves"])
+    sw = parse_sweep({"base": BASE, "schemes": ["svd", "svd-pa"], "chunk": 3,
+                      "sweep": {"pt_dbm": [0, 20], "users, eves": [list(one), list(two)]}})
+    assert len(sw.points) == 4 and sw.points[1].values["eves"] == two[1]
+    run_sweep(sw, tmp_path)
+    df = read_results(tmp_path)
+    assert list(df.K) == [1, 1, 2, 2, 1, 1, 2, 2]
+    row = df.iloc[2]
+    scen = parse_scenario(sw.points[int(row.point)].config)
+    np.testing.assert_array_equal(np.asarray(row.skr), evaluate(scen, "svd").skr)
+    with pytest.raises(SweepError, match=r"sweep.users, eves\[0\]: linked keys take a list of 2"):
+        parse_sweep({"base": BASE, "schemes": ["svd"], "sweep": {"users, eves": [[1]]}})
+    with pytest.raises(SweepError, match="'bogus' is not a scenario key"):
+        parse_sweep({"base": BASE, "schemes": ["svd"], "sweep": {"users, bogus": [[1, 2]]}})

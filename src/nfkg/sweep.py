@@ -20,7 +20,9 @@ the one-bit KDR J(46). The result is one tidy table, one row per point and schem
     pt_dbm = [0, 10, 20, 30]
     antennas = [128, 256]
     "eves[0].r" = [11.9, 11.98]       # one coordinate of one node
-    # users = [[{r = 12, psi = 0}], ...]   # or whole node lists
+    # "users, eves" = [[[{r = 12, psi = 0}], [{r = 11.98, psi = 0}]],     # linked keys: swept together,
+    #                  [[{r = 12, psi = 0}, {r = 13, psi = 0.6}],       # one list of values per step
+    #                   [{r = 11.98, psi = 0}, {r = 12.98, psi = 0.6}]]]  # (here K = 1, then K = 2)
 
 Seeds. Each point's generator is ``SeedSequence(seed, spawn_key=(h,))`` with ``h`` a hash
 of the point's resolved scenario: it depends on nothing but the point, so results do
@@ -92,13 +94,20 @@ class SweepConfig(BaseModel):
     @classmethod
     def _lists(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for key, values in v.items():
-            m = _PATH.match(key)
-            if m is None or (m["idx"] is None and m["head"] not in ScenarioConfig.model_fields) or \
-                    (m["idx"] is not None and m["head"] not in ("users", "eves")):
-                raise ValueError(f"sweep.{key}: not a scenario key (a key of the scenario file, or "
-                                 "users[i].r, users[i].psi, eves[i].r, eves[i].psi)")
+            parts = _linked(key)
+            for part in parts:
+                m = _PATH.match(part)
+                if m is None or (m["idx"] is None and m["head"] not in ScenarioConfig.model_fields) or \
+                        (m["idx"] is not None and m["head"] not in ("users", "eves")):
+                    raise ValueError(f"sweep.{key}: {part!r} is not a scenario key (a key of the scenario "
+                                     "file, or users[i].r, users[i].psi, eves[i].r, eves[i].psi)")
             if not values:
                 raise ValueError(f"sweep.{key}: needs at least one value")
+            if len(parts) > 1:
+                for i, value in enumerate(values):
+                    if not isinstance(value, list) or len(value) != len(parts):
+                        raise ValueError(f"sweep.{key}[{i}]: linked keys take a list of {len(parts)} values "
+                                         f"(one per key), got {_canon(value)}")
         return v
 
     @field_validator("seeds")
@@ -107,6 +116,11 @@ class SweepConfig(BaseModel):
         if any(s < 0 or s >= 2**63 for s in v):
             raise ValueError("seeds: must be integers 0 ... 2**63-1")
         return v
+
+
+def _linked(key: str) -> list[str]:
+    """``"users, eves"`` -> ``["users", "eves"]``: keys swept together (one list of values each step)."""
+    return [p.strip() for p in key.split(",")]
 
 
 def _canon(obj: Any) -> str:
@@ -212,6 +226,8 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
     if cfg.jamming is not None and cfg.jamming not in JAMMINGS:
         raise SweepError(f"{where}jamming: must be one of {', '.join(JAMMINGS)}, got {cfg.jamming!r}")
     for key, values in cfg.sweep.items():  # one column type per key: ints become floats beside floats
+        if len(_linked(key)) > 1:
+            continue
         if any(isinstance(v, float) for v in values) and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             cfg.sweep[key] = [float(v) for v in values]
@@ -234,7 +250,10 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
     points = []
     for seed in cfg.seeds:
         for combo in combos:
-            values = {k: cfg.sweep[k][int(i)] for k, i in zip(keys, combo)}
+            values = {}
+            for k, i in zip(keys, combo):
+                parts, value = _linked(k), cfg.sweep[k][int(i)]
+                values.update(zip(parts, value) if len(parts) > 1 else [(k, value)])
             point_cfg = copy.deepcopy(base)
             for k, v in values.items():
                 _set(point_cfg, k, v)
@@ -324,7 +343,7 @@ def run_chunk(task: tuple) -> list[dict[str, Any]]:
                 skr = np.asarray(skr, dtype=float)
                 row = {"point": points[i].index, **{k: _cell(v) for k, v in points[i].values.items()},
                        "seed": points[i].seed, "scheme": scheme, "shaping": res.shaping or "",
-                       "jamming": res.jamming or "", "users": int(skr.size),
+                       "jamming": res.jamming or "", "K": int(skr.size),
                        "sum_skr": float(skr.sum()), "min_skr": float(skr.min()),
                        "skr": [float(v) for v in skr], "p_a": [float(v) for v in np.ravel(p_a)],
                        "p_s": [float(v) for v in np.ravel(p_s)], "p_n": [float(v) for v in np.ravel(p_n)]}
