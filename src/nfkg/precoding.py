@@ -421,7 +421,7 @@ def _svd_dlpa(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol
 
 
 @register_scheme("svd-opt", "SVD opt: the exact power split of J(41) with the true noise, total at most P_max "
-                 "(multi-start SLSQP from the svd-pa point; the yardstick of svd-pa and svd-dlpa)",
+                 "(per-user value functions on a budget grid + polish, never below svd-pa; the yardstick of svd-pa and svd-dlpa)",
                  uses_shaping=True)
 def _svd_opt(scenario: Scenario, shaping: str, jamming: str = "isotropic", rtol: float | None = None,
              n_random: int = 4, seed: int = 0) -> PrecodingResult:
@@ -468,7 +468,7 @@ def _svd_mf(scenario: Scenario, shaping: None = None, jamming: str = "targeted",
     exactly the same observations as :math:`P_S/(N-r_k)` on :math:`v` and
     :math:`P_S/(N-r_k) + P_N/(N-r_{ek})` on :math:`q`, which radiates less and so has less BS
     noise (J(11)): per user the SKR is at least as high, and svd-mf's optimum is never below
-    svd-opt's (up to the multi-start solver; ``benchmarks/bench_beyond.py`` found no exception).
+    svd-opt's (up to the solver's round-off; ``benchmarks/bench_beyond.py`` found no exception).
 
     Its shapes are fixed: ``shaping`` is ignored (the scheme is called with ``None``) and
     any ``jamming`` but ``'targeted'`` is refused; ``svd-opt`` with ``shaping``/``jamming``
