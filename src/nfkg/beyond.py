@@ -32,6 +32,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .tables import merge_overrides
+
 __all__ = ["BeyondData", "run_beyond_j5", "run_fairness", "beyond_steps", "save_beyond",
            "BEYOND_J5_DEFAULTS", "FAIRNESS_DEFAULTS"]
 
@@ -103,12 +105,7 @@ class BeyondData:
 def _params(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None, fig_id: str) -> dict[str, Any]:
     from .limits import LIMITS
 
-    over = dict(overrides or {})
-    unknown = set(over) - set(defaults)
-    if unknown:
-        raise ValueError(f"overrides: unknown key(s) {', '.join(sorted(map(repr, unknown)))} for {fig_id}; "
-                         f"known keys: {', '.join(defaults)}")
-    p = {**defaults, **over}
+    p = merge_overrides(defaults, overrides, fig_id)
     pt = np.atleast_1d(np.asarray(p["pt_dbm"], dtype=float))
     if pt.ndim != 1 or pt.size == 0 or np.any(LIMITS["pt_dbm"].reasons(pt)):
         raise ValueError(f"{fig_id}.pt_dbm: must be a list of numbers in {LIMITS['pt_dbm'].range_text()}, "

@@ -24,6 +24,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .tables import DictRows, merge_overrides
+
 __all__ = ["KEYRATE_DEFAULTS", "run_keyrate", "KeyrateData", "save_keyrate", "keyrate_steps"]
 
 KEYRATE_DEFAULTS: dict[str, Any] = {
@@ -39,7 +41,7 @@ _QUANT = ("one-bit", "multi-bit")
 
 
 @dataclass
-class KeyrateData:
+class KeyrateData(DictRows):
     """Rows ``(geometry, quantiser, scheme, P_t, achieved, asymptotic, one_way, skr, keys_match)``."""
 
     params: dict[str, Any]
@@ -49,13 +51,6 @@ class KeyrateData:
     id: str = "keyrate"
     title: str = "Achieved key rate versus P_t (whole protocol)"
     paper_ref: str = "beyond C/J Fig. 2"
-
-    @property
-    def header(self) -> list[str]:
-        return list(self.rows[0]) if self.rows else []
-
-    def formatted_rows(self) -> list[list[str]]:
-        return [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()] for r in self.rows]
 
     @property
     def text(self) -> str:
@@ -83,12 +78,7 @@ def run_keyrate(overrides: Mapping[str, Any] | None = None,
     from .probing import probe
     from .scenario import Scenario
 
-    over = dict(overrides or {})
-    unknown = set(over) - set(KEYRATE_DEFAULTS)
-    if unknown:
-        raise ValueError(f"overrides: unknown key(s) {', '.join(sorted(map(repr, unknown)))} for keyrate; "
-                         f"known keys: {', '.join(KEYRATE_DEFAULTS)}")
-    p = {**KEYRATE_DEFAULTS, **over}
+    p = merge_overrides(KEYRATE_DEFAULTS, overrides, "keyrate")
     p["pt_dbm"] = tuple(float(v) for v in np.atleast_1d(p["pt_dbm"]))
     p["schemes"] = tuple([p["schemes"]] if isinstance(p["schemes"], str) else p["schemes"])
     p["eve_offsets_m"] = tuple(float(v) for v in np.atleast_1d(p["eve_offsets_m"]))

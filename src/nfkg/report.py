@@ -230,7 +230,7 @@ def _write_html(path: Path, entries: list[_Entry], scoring: str, header: dict[st
     for te in tables:
         t, csv = te.data, te.files[-1].name
         claims = ([] if not t.claims else
-                  [f"<h3>Claims</h3>", _html_table(["claim", "paper", "measured", "holds"],
+                  ["<h3>Claims</h3>", _html_table(["claim", "paper", "measured", "holds"],
                                                     [[c.text, c.paper_value, c.measured, _HOLDS_WORD[c.status]]
                                                      for c in t.claims])])
         parts += [f'<section id="{e(t.id)}">', f"<h2>{e(t.id)}: {e(t.paper_ref)}, {e(t.title)}</h2>",

@@ -28,7 +28,6 @@ Geometry of the figures: J5 (SPEC 7: N = 256, users at (12 m, -0.6), (13 m, 0.6)
 from __future__ import annotations
 
 import csv
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,7 +39,8 @@ from numpy.typing import ArrayLike
 
 from .limits import MIN_CLEARANCE_M, nearest_antenna
 from .mismatch import MismatchEvaluation, score_mismatched, true_views
-from .subspace import PrecoderCovariance, Shape, project_out
+from .subspace import PrecoderCovariance, Shape
+from .tables import DictRows, merge_overrides
 
 __all__ = [
     "MismatchEvaluation",
@@ -582,7 +582,7 @@ def _robust_label(jamming: str, robust: bool) -> str:
 
 
 @dataclass
-class RobustnessData:
+class RobustnessData(DictRows):
     """Rows of the ``csi`` or ``nlos`` figure (one dict per scheme and x value).
 
     Attributes mirror :class:`nfkg.tables.TableData`: ``id``, ``title``, ``paper_ref``,
@@ -599,24 +599,12 @@ class RobustnessData:
     summary: str = ""
 
     @property
-    def header(self) -> list[str]:
-        return list(self.rows[0]) if self.rows else []
-
-    def formatted_rows(self) -> list[list[str]]:
-        return [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()] for r in self.rows]
-
-    @property
     def text(self) -> str:
         return self.summary
 
 
 def _options(over: Mapping[str, Any] | None, defaults: Mapping[str, Any], fig: str) -> dict[str, Any]:
-    over = dict(over or {})
-    unknown = set(over) - set(defaults)
-    if unknown:
-        raise ValueError(f"overrides: unknown key(s) {', '.join(sorted(map(repr, unknown)))} for {fig}; "
-                         f"known keys: {', '.join(defaults)}")
-    p = {**defaults, **over}
+    p = merge_overrides(defaults, over, fig)
     from .precoding import get_scheme, scheme_names
 
     p["schemes"] = tuple(scheme_names() if p["schemes"] is None else

@@ -56,12 +56,12 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .scenario_file import ScenarioConfig, ScenarioError, _one_line, parse_config
+from .scenario_file import ScenarioConfig, _one_line, parse_config
 
 __all__ = ["SweepConfig", "Sweep", "SweepError", "load_sweep", "parse_sweep", "run_sweep", "run_chunk",
            "read_results", "FORMAT"]

@@ -17,7 +17,7 @@ what it shows), saved as CSV and rendered as an image (:func:`save_table`), and 
 
 Contents
 --------
-TableData, TableSpec, register_table, table_ids, table_steps, run_table, save_table, T1_TESTS, T1_PAPER
+TableData, TableSpec, DictRows, merge_overrides, register_table, table_ids, table_steps, run_table, save_table, T1_TESTS, T1_PAPER
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TableData", "TableSpec", "register_table", "table_ids", "table_steps", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
+__all__ = ["TableData", "TableSpec", "DictRows", "merge_overrides", "register_table", "table_ids", "table_steps", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
 
 #: Significance level of the randomness tests (SP 800-22, J Table I).
 ALPHA = 0.01
@@ -223,6 +223,31 @@ def _dlpa(overrides: Mapping[str, Any] | None = None, progress: Callable[[int], 
     params = {"scenarios": n, "users": users, "seed": seed, "sets": ("close", "test"), "shaping": "isotropic"}
     return TableData("dlpa", "SVD w/ DLPA (KGSVD-Net) on held-out scenarios", "J V (beyond the paper)",
                      _DLPA_HEADER, rows, params, text, time.perf_counter() - t0)
+
+
+def merge_overrides(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None, table_id: str
+                    ) -> dict[str, Any]:
+    """``{**defaults, **overrides}``; ``ValueError`` naming any key that ``defaults`` does not have."""
+    over = dict(overrides or {})
+    unknown = set(over) - set(defaults)
+    if unknown:
+        raise ValueError(f"overrides: unknown key(s) {', '.join(sorted(map(repr, unknown)))} for {table_id}; "
+                         f"known keys: {', '.join(defaults)}")
+    return {**defaults, **over}
+
+
+class DictRows:
+    """Mixin of a computed table whose ``rows`` are dicts, one per row (keys = header)."""
+
+    rows: list[dict[str, Any]]
+
+    @property
+    def header(self) -> list[str]:
+        return list(self.rows[0]) if self.rows else []
+
+    def formatted_rows(self) -> list[list[str]]:
+        """Cells as text, floats with 4 significant digits."""
+        return [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()] for r in self.rows]
 
 
 @dataclass(frozen=True)
