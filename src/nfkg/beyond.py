@@ -23,7 +23,6 @@ BeyondData, run_beyond_j5, run_fairness, beyond_steps, save_beyond, BEYOND_J5_DE
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .tables import merge_overrides
+from .tables import merge_overrides, write_figure
 
 __all__ = ["BeyondData", "run_beyond_j5", "run_fairness", "beyond_steps", "save_beyond",
            "BEYOND_J5_DEFAULTS", "FAIRNESS_DEFAULTS"]
@@ -309,15 +308,4 @@ def save_beyond(data: BeyondData, out_dir: str | os.PathLike, formats: Sequence[
         axes[j // cols][j % cols].axis("off")
     fig.suptitle(f"{data.paper_ref}: {data.title}", fontsize=9)
     fig.tight_layout()
-    paths = []
-    for fmt in formats:
-        pth = out / f"{data.id}.{fmt}"
-        fig.savefig(pth, dpi=200, bbox_inches="tight")
-        paths.append(pth)
-    csv_path = out / f"{data.id}.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(data.header)
-        for row in data.rows:
-            w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
-    return [*paths, csv_path]
+    return write_figure(fig, data, out_dir, formats)

@@ -15,7 +15,6 @@ KEYRATE_DEFAULTS, run_keyrate, KeyrateData, save_keyrate
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .tables import DictRows, merge_overrides
+from .tables import DictRows, merge_overrides, write_figure
 
 __all__ = ["KEYRATE_DEFAULTS", "run_keyrate", "KeyrateData", "save_keyrate", "keyrate_steps"]
 
@@ -172,15 +171,4 @@ def save_keyrate(data: KeyrateData, out_dir: str | os.PathLike, formats: Sequenc
                        markerfacecolor="none", ls="-", label=s) for s in schemes]
     fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    paths = []
-    for fmt in formats:
-        pth = out / f"{data.id}.{fmt}"
-        fig.savefig(pth, dpi=200)
-        paths.append(pth)
-    csv_path = out / f"{data.id}.csv"
-    with csv_path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(data.header)
-        for r in data.rows:
-            w.writerow([repr(v) if isinstance(v, float) else v for v in r.values()])
-    return [*paths, csv_path]
+    return write_figure(fig, data, out_dir, formats)

@@ -27,7 +27,6 @@ Geometry of the figures: J5 (SPEC 7: N = 256, users at (12 m, -0.6), (13 m, 0.6)
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from numpy.typing import ArrayLike
 from .limits import MIN_CLEARANCE_M, nearest_antenna
 from .mismatch import MismatchEvaluation, score_mismatched, true_views
 from .subspace import PrecoderCovariance, Shape
-from .tables import DictRows, merge_overrides
+from .tables import DictRows, merge_overrides, write_figure
 
 __all__ = [
     "MismatchEvaluation",
@@ -869,15 +868,4 @@ def save_robustness(data: RobustnessData, out_dir: str | os.PathLike,
         ax.legend(handles=handles, fontsize=6, ncol=2, frameon=False)
     fig.suptitle(data.title, fontsize=10)
     fig.tight_layout()
-    paths = []
-    for fmt in formats:
-        pth = out / f"{data.id}.{fmt}"
-        fig.savefig(pth, dpi=200)
-        paths.append(pth)
-    csv_path = out / f"{data.id}.csv"
-    with csv_path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(data.header)
-        for r in data.rows:
-            w.writerow([repr(v) if isinstance(v, float) else v for v in r.values()])
-    return [*paths, csv_path]
+    return write_figure(fig, data, out_dir, formats)

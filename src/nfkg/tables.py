@@ -17,7 +17,7 @@ what it shows), saved as CSV and rendered as an image (:func:`save_table`), and 
 
 Contents
 --------
-TableData, TableSpec, DictRows, merge_overrides, register_table, table_ids, table_steps, run_table, save_table, T1_TESTS, T1_PAPER
+TableData, TableSpec, DictRows, merge_overrides, write_figure, register_table, table_ids, table_steps, run_table, save_table, T1_TESTS, T1_PAPER
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TableData", "TableSpec", "DictRows", "merge_overrides", "register_table", "table_ids", "table_steps", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
+__all__ = ["TableData", "TableSpec", "DictRows", "merge_overrides", "write_figure", "register_table", "table_ids", "table_steps", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
 
 #: Significance level of the randomness tests (SP 800-22, J Table I).
 ALPHA = 0.01
@@ -248,6 +248,29 @@ class DictRows:
     def formatted_rows(self) -> list[list[str]]:
         """Cells as text, floats with 4 significant digits."""
         return [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()] for r in self.rows]
+
+
+def write_figure(fig, data, out_dir: str | os.PathLike, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Save a matplotlib Figure as ``<id>.<fmt>`` (tight, 200 dpi) and ``data``'s rows as ``<id>.csv``.
+
+    ``data`` has ``id``, ``header`` and ``rows`` (dicts or lists); floats are written with
+    ``repr`` (every digit). Returns the paths, images first.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        pth = out / f"{data.id}.{fmt}"
+        fig.savefig(pth, dpi=200, bbox_inches="tight")
+        paths.append(pth)
+    csv_path = out / f"{data.id}.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(data.header)
+        for row in data.rows:
+            cells = row.values() if isinstance(row, dict) else row
+            w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in cells])
+    return [*paths, csv_path]
 
 
 @dataclass(frozen=True)
