@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .tables import merge_overrides, write_figure
+from .tables import TableData, merge_overrides, write_figure
 
 __all__ = ["BeyondData", "run_beyond_j5", "run_fairness", "beyond_steps", "save_beyond",
            "BEYOND_J5_DEFAULTS", "FAIRNESS_DEFAULTS"]
@@ -57,37 +57,22 @@ _FAIR_ALLOC = (
 )
 
 
-@dataclass
-class BeyondData:
-    """A computed beyond-the-papers figure (the fields the report and :func:`save_beyond` use).
+@dataclass(frozen=True)
+class BeyondData(TableData):
+    """A computed beyond-the-papers figure: a :class:`~nfkg.tables.TableData` (the table, its
+    text and claims, which are empty here: no paper claims to check) plus its curves.
 
     Attributes
     ----------
-    id, title, paper_ref : str
-    header : list of str
-    rows : list of list
-        The table (numbers or text), one list per row; also the CSV.
-    params : dict
-    text : str
-        What the figure shows, with the measured numbers.
-    seconds : float
-    claims : list
-        Empty: these figures have no paper claims to check.
     x : ndarray
         :math:`P_t` [dBm].
     curves : dict
         ``{panel: {label: y}}`` with ``y`` of shape ``x.shape`` [bits/probing].
+    y_label : str
+    shown_pt : tuple of float or None
+        The P_t values listed in the report's table (the CSV has every P_t).
     """
 
-    id: str
-    title: str
-    paper_ref: str
-    header: list[str]
-    rows: list[list[Any]]
-    params: dict[str, Any]
-    text: str = ""
-    seconds: float = 0.0
-    claims: list = field(default_factory=list)
     x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     y_label: str = "Sum SKR (bits/probing)"

@@ -74,31 +74,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erfc, gammaincc, ndtr
 
-__all__ = [
-    "NistResult",
-    "SuiteResult",
-    "unpack",
-    "length_defaults",
-    "aperiodic_templates",
-    "frequency",
-    "block_frequency",
-    "runs",
-    "longest_run_of_ones",
-    "binary_matrix_rank",
-    "discrete_fourier_transform",
-    "non_overlapping_template_matching",
-    "overlapping_template_matching",
-    "universal",
-    "linear_complexity",
-    "serial",
-    "approximate_entropy",
-    "cumulative_sums",
-    "random_excursions",
-    "random_excursions_variant",
-    "run_all",
-    "TEST_NAMES",
-]
-
 TEST_NAMES = (
     "frequency",
     "block_frequency",
@@ -117,6 +92,9 @@ TEST_NAMES = (
     "random_excursions_variant",
 )
 """The names of the fifteen tests, in SP 800-22's order (also the order of :func:`run_all`)."""
+
+__all__ = ["NistResult", "SuiteResult", "unpack", "length_defaults", "aperiodic_templates", *TEST_NAMES,
+           "run_all", "TEST_NAMES"]
 
 
 # --------------------------------------------------------------------------- results

@@ -235,13 +235,7 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
         path = Path(cfg.base)
         if source is not None and not path.is_absolute():
             path = Path(source).parent / path
-        try:
-            with open(path, "rb") as fh:
-                base = tomllib.load(fh)
-        except OSError as e:
-            raise SweepError(f"{where}base: cannot read {path} ({e.strerror or e})") from None
-        except tomllib.TOMLDecodeError as e:
-            raise SweepError(f"{where}base: {path} is not valid TOML ({_one_line(str(e))})") from None
+        base = _read_toml(path, f"{where}base: ", str(path))
     else:
         base = dict(cfg.base)
     keys = list(cfg.sweep)
@@ -271,16 +265,20 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
     return Sweep(cfg, base, tuple(points), None if source is None else os.fspath(source))
 
 
-def load_sweep(path: str | os.PathLike) -> Sweep:
-    """Read and validate a sweep TOML file (:func:`parse_sweep`)."""
+def _read_toml(path: str | os.PathLike, prefix: str, name: str) -> dict[str, Any]:
+    """A TOML file's content; :class:`SweepError` ``"<prefix>cannot read <name> (...)"`` otherwise."""
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as e:
-        raise SweepError(f"{os.fspath(path)}: cannot read the sweep file ({e.strerror or e})") from None
+        raise SweepError(f"{prefix}cannot read {name} ({e.strerror or e})") from None
     except tomllib.TOMLDecodeError as e:
-        raise SweepError(f"{os.fspath(path)}: not valid TOML ({_one_line(str(e))})") from None
-    return parse_sweep(data, path)
+        raise SweepError(f"{prefix}{name} is not valid TOML ({_one_line(str(e))})") from None
+
+
+def load_sweep(path: str | os.PathLike) -> Sweep:
+    """Read and validate a sweep TOML file (:func:`parse_sweep`)."""
+    return parse_sweep(_read_toml(path, f"{os.fspath(path)}: ", "the sweep file"), path)
 
 
 # --------------------------------------------------------------------------- one chunk

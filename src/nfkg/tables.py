@@ -98,11 +98,17 @@ class TableData:
         return [[cell(v) for v in row] for row in self.rows]
 
     def to_csv(self, path: str | os.PathLike) -> None:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(self.header)
-            for row in self.rows:
-                w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
+        write_csv(path, self.header, self.rows)
+
+
+def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Any]) -> None:
+    """Rows (lists, or dicts in header order) as CSV; floats with ``repr`` (every digit)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for row in rows:
+            cells = row.values() if isinstance(row, dict) else row
+            w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in cells])
 
 
 # --------------------------------------------------------------------------- t1
@@ -264,12 +270,7 @@ def write_figure(fig, data, out_dir: str | os.PathLike, formats: Sequence[str] =
         fig.savefig(pth, dpi=200, bbox_inches="tight")
         paths.append(pth)
     csv_path = out / f"{data.id}.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(data.header)
-        for row in data.rows:
-            cells = row.values() if isinstance(row, dict) else row
-            w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in cells])
+    write_csv(csv_path, data.header, data.rows)
     return [*paths, csv_path]
 
 
@@ -314,8 +315,10 @@ def register_table(table_id: str, run, steps=0, save=None) -> None:
 register_table("t1", _t1, 3)
 register_table("dlpa", _dlpa, 4)
 register_table("keyrate", "keyrate:run_keyrate", "keyrate:keyrate_steps", "keyrate:save_keyrate")
-register_table("csi", "robustness:run_csi", "robustness:csi_steps", "robustness:save_robustness")
-register_table("nlos", "robustness:run_nlos", "robustness:nlos_steps", "robustness:save_robustness")
+register_table("csi", "robustness_figures:run_csi", "robustness_figures:csi_steps",
+               "robustness_figures:save_robustness")
+register_table("nlos", "robustness_figures:run_nlos", "robustness_figures:nlos_steps",
+               "robustness_figures:save_robustness")
 register_table("beyond-j5", "beyond:run_beyond_j5", "beyond:beyond_steps", "beyond:save_beyond")
 register_table("fairness", "beyond:run_fairness", "beyond:_fairness_steps", "beyond:save_beyond")
 
