@@ -1,10 +1,11 @@
 """Monte Carlo channel probing and the NIST suite: cost against their floors, memory, reproducibility.
 
-Four parts:
+Five parts:
 
 (1) ``floor``: K = 2, N = 256, 30 GHz, J5 geometry (users (12 m, -0.6), (13 m, 0.6), Eves 2 cm
     closer, P_t = 15 dBm, V = 1 so ``pilots='auto'`` builds the pilots explicitly), schemes
-    mrc, svd, svd-pa. ``probe(s, result, rounds=T, seed=0)`` is timed with a
+    mrc, svd, svd-pa. The N-antenna reference simulation
+    ``probe(s, result, rounds=T, seed=0, method='explicit')`` is timed with a
     :class:`~nfkg.precoding.PrecodingResult` whose ``.covariance`` was already built (precoding
     is not timed) against the **floor**: drawing the same precoders and nothing else, i.e. for
     each seed block b of ``probing.BLOCK`` rounds
@@ -33,9 +34,10 @@ Four parts:
     precoding and the covariance) and after the call, and in a second subprocess the
     ``tracemalloc`` peak of the call over what was allocated before it (NumPy's buffers are
     traced). ``--quick``: 20,480 rounds. Target: the increase under 1 GB.
-(3) ``chunk``: not a timing. For each scheme, the same seed with ``chunk=1024`` and
-    ``chunk=8192`` over T = 18,949 rounds (8,709 with ``--quick``: several chunks and a partial
-    last block) must give identical ``z_a, z_b, z_e`` (``np.array_equal``; asserted).
+(3) ``chunk``: not a timing. For each scheme and both simulations (``method='reduced'``, the
+    default, and ``'explicit'``), the same seed with ``chunk=1024`` and ``chunk=8192`` over
+    T = 18,949 rounds (8,709 with ``--quick``: several chunks and a partial last block) must give
+    identical ``z_a, z_b, z_e`` (``np.array_equal``; asserted).
 (4) ``nist``: 10^6 bits (``default_rng(1).integers(0, 2, 10**6)``, packed MSB first into
     ``bits.bin``; a seed whose walk has J >= 500 cycles, so all fifteen tests run), as whole
     processes, wall time, interleaved, median of 3: (a) ``nfkg nist bits.bin --packed`` (the
@@ -47,6 +49,16 @@ Four parts:
     ``randomness.run_all`` (median of 5) and the sum of the C calls inside script (b), with a
     per-test breakdown of both. Target: (a) at most 2x (b). Skipped (b) if sp80022suite is
     not installed (it is a dev extra).
+
+(5) ``reduced``: 10^6 probing rounds of the J5 scenario at P_t = 20 dBm, K = 2, N = 256, V = 1,
+    svd-mf and svd-pa (precoding not timed), with the exact reduced simulation
+    (``method='reduced'``, the default) and the N-antenna reference (``method='explicit'``, the
+    default before). Reduced: median of 5 (3) interleaved rounds, guarded against other
+    processes as in (1), beside its **draws**: the random numbers it draws per seed block and
+    nothing else. Explicit: one call of 10^6 rounds (``--quick``: 10^5 rounds, times 10), run
+    with one OpenBLAS thread and with the default threads, not repeated (other processes' share
+    of the CPU is recorded). Target: reduced at most
+    :data:`TARGET_REDUCED_S` s per 10^6 rounds for both schemes.
 
 Run through ``benchmarks/run_all.py`` or directly:
 ``.venv/bin/python benchmarks/bench_probing.py [--quick] [--json PATH]`` (writes
@@ -84,8 +96,11 @@ from nfkg.scenario import Scenario  # noqa: E402
 TARGET_FLOOR_RATIO = 3.0
 TARGET_PEAK_BYTES = 1e9
 TARGET_NIST_RATIO = 2.0
+TARGET_REDUCED_S = 5.0
 SCHEMES = ("mrc", "svd", "svd-pa")
 GEOM = dict(users=[(12.0, -0.6), (13.0, 0.6)], eves=[(11.98, -0.6), (12.98, 0.6)], pt_dbm=15.0)
+REDUCED_SCHEMES = ("svd-mf", "svd-pa")
+REDUCED_ROUNDS = 10**6
 N_ANT = 256
 CARRIER = 30e9
 NIST_BITS = 10**6
@@ -148,16 +163,17 @@ def floor_part(quick: bool, repeats: int | None = None, verbose: bool = True) ->
         res = precode(s, name)
         res.covariance  # built here, outside the timings
         results[name] = res
-        pilots = probing.probe(s, res, rounds=block, seed=0).pilots  # warm-up, and which pilot path
+        # warm-up, and which pilot path
+        pilots = probing.probe(s, res, rounds=block, seed=0, method="explicit").pilots
         v_eff = v if pilots == "explicit" else 1
 
         def run_probe(res=res):
-            probing.probe(s, res, rounds=rounds, seed=0)
+            probing.probe(s, res, rounds=rounds, seed=0, method="explicit")
 
         def run_probe_1t(res=res):
             blas[1](1)
             try:
-                probing.probe(s, res, rounds=rounds, seed=0)
+                probing.probe(s, res, rounds=rounds, seed=0, method="explicit")
             finally:
                 blas[1](threads)
 
@@ -336,10 +352,11 @@ def chunk_part(quick: bool) -> dict:
     rows = []
     for name in SCHEMES:
         res = precode(s, name)
-        a = probing.probe(s, res, rounds=rounds, seed=0, chunk=1024)
-        b = probing.probe(s, res, rounds=rounds, seed=0, chunk=8192)
-        same = {z: bool(np.array_equal(getattr(a, z), getattr(b, z))) for z in ("z_a", "z_b", "z_e")}
-        rows.append({"scheme": name, "identical": all(same.values()), **same})
+        for method in ("reduced", "explicit"):
+            a = probing.probe(s, res, rounds=rounds, seed=0, chunk=1024, method=method)
+            b = probing.probe(s, res, rounds=rounds, seed=0, chunk=8192, method=method)
+            same = {z: bool(np.array_equal(getattr(a, z), getattr(b, z))) for z in ("z_a", "z_b", "z_e")}
+            rows.append({"scheme": name, "method": method, "identical": all(same.values()), **same})
     out = {"rounds": rounds, "chunks": [1024, 8192], "seed": 0, "rows": rows,
            "identical": all(r["identical"] for r in rows)}
     assert out["identical"], f"probe depends on chunk: {rows}"
@@ -479,6 +496,109 @@ def nist_part(quick: bool) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- (5) reduced vs explicit, 10^6 rounds
+def j5_20dbm() -> Scenario:
+    """The J5 scenario of the probing issue: GEOM at P_t = 20 dBm."""
+    return Scenario.from_dbm(ULA(N_ANT, CARRIER), **{**GEOM, "pt_dbm": 20.0})
+
+
+def _reduced_draws(s: Scenario, res, rounds: int) -> None:
+    """The random numbers ``probe(method='reduced', pilots='ls'/V = 1)`` draws per seed block, nothing else."""
+    f, h = s.channels()
+    red = res.covariance.reduce(np.concatenate([f, h]).T)
+    k, d, r = red.factors.shape
+    comp = red.perp_dim > 0 and bool(np.any(red.perp_var > 0))
+    for b in range(-(-rounds // probing.BLOCK)):
+        n = min(probing.BLOCK, rounds - b * probing.BLOCK)
+        rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(b,)))
+        rng.standard_normal((n, k * r, 2))
+        rng.standard_normal((n, k, 1, 2))
+        rng.standard_normal((n, k, 1, 2))
+        rng.standard_normal((n, d, 1, 2))
+        if comp:
+            rng.standard_gamma(red.perp_dim, n)
+            rng.standard_normal((n, k, 2))
+
+
+def reduced_part(quick: bool, verbose: bool = True) -> dict:
+    s = j5_20dbm()
+    rounds = REDUCED_ROUNDS
+    repeats = 3 if quick else 5
+    explicit_rounds = rounds // 10 if quick else rounds
+    blas = _openblas()
+    threads = int(blas[0]()) if blas else None
+    f, h = s.channels()
+    results, rows = {}, []
+    for name in REDUCED_SCHEMES:
+        res = precode(s, name)
+        res.covariance
+        results[name] = res
+        probing.probe(s, res, rounds=probing.BLOCK, seed=0)                   # warm-up
+    fns = {(name, kind): fn for name in REDUCED_SCHEMES for kind, fn in (
+        ("reduced", lambda res=results[name]: probing.probe(s, res, rounds=rounds, seed=0, method="reduced")),
+        ("draws", lambda res=results[name]: _reduced_draws(s, res, rounds)))}
+    times = {key: [] for key in fns}
+    foreign = []
+    order = list(fns)
+    rnd = random.Random(20261203)
+    for i in range(repeats):
+        def one_round():
+            rnd.shuffle(order)
+            return {key: _timed(fns[key]) for key in order}
+
+        got, fc, _ = bench_core.guarded(one_round, f"reduced round {i + 1}", verbose=verbose,
+                                        attempts=2 if quick else 3)
+        for key, dt in got.items():
+            times[key].append(dt)
+        foreign.append(fc)
+        if verbose:
+            print(f"    round {i + 1}/{repeats} (other CPU {_fc(fc)}): " + ", ".join(
+                f"{n} {times[n, 'reduced'][-1]:.2f} s" for n in REDUCED_SCHEMES), flush=True)
+    for name in REDUCED_SCHEMES:
+        res = results[name]
+        red = res.covariance.reduce(np.concatenate([f, h]).T)
+        ex = {}
+        for label, nthreads in (("1 thread", 1), ("default threads", threads)):
+            if label == "1 thread" and not blas:
+                continue
+            if blas:
+                blas[1](nthreads)
+            try:
+                (dt, p), fc, _ = bench_core.guarded(lambda res=res: _explicit_timed(s, res, explicit_rounds),
+                                                    f"explicit {name}", verbose=verbose, attempts=1)
+            finally:
+                if blas:
+                    blas[1](threads)
+            ex[label] = {"s": dt * rounds / explicit_rounds, "measured_s": dt, "foreign_cpu": fc, "pilots": p}
+            if verbose:
+                print(f"    explicit {name} ({label}): {dt:.1f} s for {explicit_rounds:,} rounds "
+                      f"(other CPU {_fc(fc)})", flush=True)
+        med = {kind: float(np.median(times[name, kind])) for kind in ("reduced", "draws")}
+        rows.append({"scheme": name,
+                     "shapes": [f"{'complement' if sh.complement else 'span'} m={sh.basis.shape[-1]}"
+                                for sh in res.covariance.shapes],
+                     "D": red.dim, "R": red.factors.shape[-1], "complement": bool(np.any(red.perp_var > 0)),
+                     "reduced_s": med["reduced"], "draws_s": med["draws"], "ratio_draws": med["reduced"] / med["draws"],
+                     "reduced_all": times[name, "reduced"], "draws_all": times[name, "draws"],
+                     "explicit": ex,
+                     "speedup": min(v["s"] for v in ex.values()) / med["reduced"]})
+    fc = [x for x in foreign if x is not None]
+    return {"K": s.n_users, "N": s.n_ant, "V": int(s.pilot_length), "pt_dbm": 20.0, "rounds": rounds,
+            "explicit_rounds": explicit_rounds, "repeats": repeats, "blas_threads": threads,
+            "foreign_cpu_rounds": foreign, "foreign_cpu": max(fc) if fc else None, "rows": rows}
+
+
+def _explicit_timed(s, res, rounds):
+    gc.collect()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        p = probing.probe(s, res, rounds=rounds, seed=0, method="explicit")
+        return time.perf_counter() - t0, p.pilots
+    finally:
+        gc.enable()
+
+
 # --------------------------------------------------------------------------- driver
 def run(quick: bool = False) -> dict:
     t0 = time.perf_counter()
@@ -493,6 +613,8 @@ def run(quick: bool = False) -> dict:
     res["chunk"] = chunk_part(quick)
     print("(4) nfkg nist vs NIST's C code (sp80022suite), 10^6 bits", flush=True)
     res["nist"] = nist_part(quick)
+    print("(5) reduced vs explicit simulation, 10^6 rounds, J5 at 20 dBm (svd-mf, svd-pa)", flush=True)
+    res["reduced"] = reduced_part(quick)
     res["wall_s"] = time.perf_counter() - t0
     return res
 
@@ -525,8 +647,16 @@ def targets(res: dict) -> list[dict]:
                 "value": worst, "met": bool(worst < TARGET_PEAK_BYTES)})
     ch = res["chunk"]
     out.append({"id": "chunk", "target": "same seed, chunk = 1024 vs 8192: identical z_a, z_b, z_e",
-                "measured": f"{'identical' if ch['identical'] else 'DIFFERENT'} ({len(ch['rows'])} schemes, "
+                "measured": f"{'identical' if ch['identical'] else 'DIFFERENT'} ({len(ch['rows'])} scheme and method pairs, "
                             f"T = {ch['rounds']:,})", "value": ch["identical"], "met": bool(ch["identical"])})
+    rd = res.get("reduced")
+    if rd:
+        for r in rd["rows"]:
+            out.append({"id": f"reduced_{r['scheme']}", "target": f"probe {r['scheme']}, {rd['rounds']:,} rounds, J5 at "
+                        f"20 dBm (K = {rd['K']}, N = {rd['N']}), at most {TARGET_REDUCED_S:.0f} s",
+                        "measured": f"{r['reduced_s']:.2f} s (reduced; its draws alone {r['draws_s']:.2f} s; explicit "
+                                    + ", ".join(f"{v['s']:.1f} s ({k})" for k, v in r["explicit"].items()) + ")",
+                        "value": r["reduced_s"], "met": bool(r["reduced_s"] <= TARGET_REDUCED_S)})
     ni = res["nist"]
     if ni["have_c"]:
         out.append({"id": "nist", "target": f"nfkg nist on 10^6 bits at most {TARGET_NIST_RATIO:.0f}x NIST's C code "
@@ -537,6 +667,29 @@ def targets(res: dict) -> list[dict]:
 
 def _fc(v) -> str:
     return "n/a" if v is None else f"{v:.0%}"
+
+
+def markdown_reduced(res: dict) -> str:
+    """Part (5) as Markdown."""
+    rd = res["reduced"]
+    out = []
+    scaled = "" if rd["explicit_rounds"] == rd["rounds"] else f" ({rd['explicit_rounds']:,} rounds, times " \
+        f"{rd['rounds'] // rd['explicit_rounds']})"
+    out += [f"### (5) Reduced vs explicit simulation, {rd['rounds']:,} rounds, J5 at {rd['pt_dbm']:.0f} dBm, "
+            f"K = {rd['K']}, N = {rd['N']}, V = {rd['V']}\n",
+            f"| scheme | shapes | D, R | reduced (median of {rd['repeats']}) | its draws alone | reduced / draws "
+            f"| explicit{scaled}, 1 BLAS thread | explicit, {rd['blas_threads']} threads | speed-up |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rd["rows"]:
+        e1 = r["explicit"].get("1 thread", {}).get("s")
+        ed = r["explicit"]["default threads"]["s"]
+        out.append(f"| {r['scheme']} | {', '.join(r['shapes'])} | {r['D']}, {r['R']} | **{r['reduced_s']:.2f} s** | "
+                   f"{r['draws_s']:.2f} s | {r['ratio_draws']:.2f}x | {'-' if e1 is None else f'{e1:.1f} s'} | "
+                   f"{ed:.1f} s | {r['speedup']:.0f}x |")
+    out.append("\nOther CPU per reduced round: " + ", ".join(_fc(f) for f in rd["foreign_cpu_rounds"]) + "; explicit: "
+               + "; ".join(f"{r['scheme']} " + ", ".join(f"{k} {_fc(v['foreign_cpu'])}" for k, v in r["explicit"].items())
+                           for r in rd["rows"]) + ".")
+    return "\n".join(out)
 
 
 def markdown(res: dict) -> str:
@@ -591,7 +744,8 @@ def markdown(res: dict) -> str:
             f"\nThe results alone (z_a, z_b, z_e): {_mb(me['result_bytes'])}."]
     ch = res["chunk"]
     out.append(f"\n### (3) Chunk independence\n\nT = {ch['rounds']:,}, seed 0, chunk 1024 vs 8192: " + ", ".join(
-        f"{r['scheme']} {'identical' if r['identical'] else 'DIFFERENT'}" for r in ch["rows"]) + ".")
+        f"{r['scheme']} ({r.get('method', 'explicit')}) {'identical' if r['identical'] else 'DIFFERENT'}"
+        for r in ch["rows"]) + ".")
     ni = res["nist"]
     out.append(f"\n### (4) nfkg nist vs NIST's C code, {ni['bits']:,} bits (median of {ni['repeats']}, wall time)\n")
     out += ["| what | nfkg | C (sp80022suite) | nfkg / C |", "|---|---:|---:|---:|"]
@@ -607,6 +761,8 @@ def markdown(res: dict) -> str:
         out.append(f"| whole process | {ni['nfkg_s']:.3f} s | not installed | - |")
         out.append(f"| in-process | {ni['run_all_s']:.3f} s | - | - |")
     out.append(f"\nOther CPU: {_fc(ni['foreign_cpu'])}. nfkg's last line: `{ni['nfkg_summary']}`.")
+    if res.get("reduced"):
+        out.append("\n" + markdown_reduced(res))
     return "\n".join(out)
 
 
@@ -615,12 +771,19 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="about 35 s: T = 4,096, 3 rounds, 20,480 rounds for the memory")
     ap.add_argument("--json", type=Path, default=HERE / "out" / "probing.json")
     ap.add_argument("--floor-only", action="store_true", help="part (1) only (used by part (1b))")
+    ap.add_argument("--reduced-only", action="store_true", help="part (5) only: reduced vs explicit, 10^6 rounds")
     ap.add_argument("--repeats", type=int, default=None, help="rounds of part (1) (default 9, --quick 3)")
     args = ap.parse_args(argv)
     if args.floor_only:
         res = {"floor": floor_part(args.quick, args.repeats, verbose=False)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1))
+        return 0
+    if args.reduced_only:
+        res = {"reduced": reduced_part(args.quick)}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=1))
+        print(markdown_reduced(res))
         return 0
     res = run(args.quick)
     res["targets"] = targets(res)

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from nfkg.amplification import (TAG_BITS, aep_penalty, confirmation_tag, key_length, public_bits,
-                                toeplitz_hash)
-from nfkg.bounds import bit_posteriors, conditional_entropy, correlation, one_way_rate, thresholds
+from nfkg.amplification import (TAG_BITS, aep_penalty, confirmation_tag, key_length, public_bits, renyi_min_entropy,
+                                renyi_penalty, toeplitz_hash)
+from nfkg.bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation, one_way_rate,
+                         thresholds, uniform_thresholds)
 from nfkg.channel import ULA
 from nfkg.precoding import evaluate
 from nfkg.probing import probe
@@ -140,3 +141,147 @@ def test_one_way_rate_below_skr_and_zero_for_a_close_eve():
 def test_correlation():
     assert correlation(4.0, 1.0, 1j) == pytest.approx(0.5)
     assert correlation(1.0, 1.0, 2.0) == 1.0
+
+
+# --------------------------------------------------------------------------- Renyi finite-size bound
+def _bsc(p):
+    """X a uniform bit, Z = X xor Bernoulli(p): H(X|Z) and alpha -> H_alpha(X|Z) in closed form."""
+    h = -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+    return h, (lambda a: math.log2(p**a + (1 - p) ** a) / (1 - a))
+
+
+def _water_level(cond, weight, eps):
+    """Smallest max_{x,z} P~(x|z) over P~ <= P with mass eps removed (P(x,z) = weight * cond): -log2 of it is
+    the exact smooth min-entropy of this removal kind (a lower bound on the smooth min-entropy)."""
+    order = np.argsort(-cond)
+    c, w = cond[order], weight[order]
+    cw, cm = np.cumsum(w * c), np.cumsum(w)
+    # removing down to level lam costs cw[k] - lam * cm[k] over the k+1 largest; find lam with cost eps
+    c_next = np.append(c[1:], 0.0)
+    cost_at_next = cw - c_next * cm            # cost when lam reaches the next value
+    k = int(np.searchsorted(cost_at_next, eps))
+    return (cw[k] - eps) / cm[k]
+
+
+def test_renyi_key_length_api():
+    h, h_a = _bsc(0.1)
+    with pytest.raises(ValueError):
+        key_length(10_000, h, 0, method="renyi")
+    with pytest.raises(ValueError):
+        key_length(10_000, h, 0, method="chernoff", h_alpha=h_a)
+    assert key_length(0, h, 0, method="renyi", h_alpha=h_a) == 0
+    # finite_size=False is the asymptotic length whatever the method; the default is still the AEP
+    assert key_length(10_000, h, 5, finite_size=False, method="renyi", h_alpha=h_a) == \
+        key_length(10_000, h, 5, finite_size=False)
+    assert key_length(200_000, h, 5) == key_length(200_000, h, 5, method="aep")
+    bound, alpha = renyi_min_entropy(10_000, h_a, 1e-9)
+    assert key_length(10_000, h, 7, method="renyi", h_alpha=h_a) == math.floor(bound - 7 - 2 * math.log2(1e9))
+    pen, alpha2 = renyi_penalty(10_000, h_a, h, 1e-9)
+    assert alpha2 == alpha and pen == pytest.approx(10_000 * h - bound)
+
+
+@pytest.mark.parametrize("p, n, eps", [(0.1, 10_000, 1e-9), (0.01, 2_000, 1e-3), (0.3, 10**7, 1e-15),
+                                       (0.45, 50, 1e-2)])
+def test_renyi_search_matches_dense_alpha_grid(p, n, eps):
+    _, h_a = _bsc(p)
+    bound, alpha = renyi_min_entropy(n, h_a, eps)
+    grid = 1 + np.concatenate([np.geomspace(1e-9, 1, 20_000), [1.0]])
+    vals = np.array([n * h_a(a) - math.log2(1 / eps) / (a - 1) for a in grid])
+    assert 1 < alpha <= 2
+    assert bound == pytest.approx(n * h_a(alpha) - math.log2(1 / eps) / (alpha - 1), rel=1e-12)
+    assert bound >= vals.max() - 1e-6 * abs(vals.max()) - 1e-9
+
+
+def test_renyi_never_exceeds_the_asymptotic_length():
+    """A random sweep over n, the source (closed-form BSC and the Gaussian one-bit model), eps and the leak."""
+    rng = np.random.default_rng(0)
+    model = {rho: (conditional_entropy(rho, 1), (lambda a, r=rho: conditional_renyi_entropy(r, a, bits=1)))
+             for rho in (0.5, 0.979, 0.99996)}
+    for _ in range(60):
+        n = int(10 ** rng.uniform(1, 8))
+        eps_s, eps_pa = 10 ** rng.uniform(-15, -1), 10 ** rng.uniform(-15, -1)
+        if rng.random() < 0.5:
+            h, h_a = _bsc(float(rng.uniform(0.001, 0.5)))
+        else:
+            h, h_a = model[float(rng.choice(list(model)))]
+        leak = int(rng.uniform(0, 0.5) * n * h)
+        asym = key_length(n, h, leak, eps_pa, eps_s, finite_size=False)
+        ren = key_length(n, h, leak, eps_pa, eps_s, method="renyi", h_alpha=h_a)
+        assert 0 <= ren <= asym
+        assert renyi_penalty(n, h_a, h, eps_s)[0] > 0
+
+
+def test_renyi_beats_the_aep_at_n_2e5_one_bit():
+    """J Fig. 5-like: Eve's correlation 0.979 (svd, 0 dBm), one-bit quantiser, n = 2e5 bits."""
+    rho, n = 0.979, 200_000
+    h = conditional_entropy(rho, 1)
+    h_a = lambda a: conditional_renyi_entropy(rho, a, bits=1)  # noqa: E731
+    pen, alpha = renyi_penalty(n, h_a, h, 1e-9)
+    assert pen / n < 0.02 < 0.12 < aep_penalty(n, 2, 1e-9) / n
+    leak = int(0.2 * n * h)
+    assert key_length(n, h, leak, method="renyi", h_alpha=h_a) > key_length(n, h, leak) > 0
+
+
+def test_renyi_fine_quantizer_penalty():
+    """1024-level uniform quantiser, n = 2e6: the penalty is about sqrt(2 n V ln2 log2(1/eps)) / n, V = 1/(2 ln^2 2)."""
+    rho_s, rho_e, n = 0.9993228, 0.999, 2_000_000
+    step = 0.5 * math.sqrt(1 - rho_s**2)
+    tau = uniform_thresholds(step, 1024)
+    h = conditional_entropy(rho_e, thresholds=tau)
+    pen, alpha = renyi_penalty(n, lambda a: conditional_renyi_entropy(rho_e, a, thresholds=tau), h, 1e-9)
+    gauss = math.sqrt(2 * n * (0.5 / math.log(2) ** 2) * math.log(2) * math.log2(1e9)) / n
+    assert pen / n == pytest.approx(gauss, rel=0.1)
+    assert pen / n < 0.01 < 0.1 < aep_penalty(n, 1024, 1e-9) / n
+
+
+@pytest.mark.parametrize("p, eps", [(0.2, 1e-1), (0.3, 1e-2), (0.45, 1e-3)])
+def test_renyi_bound_below_exact_smooth_min_entropy_bsc(p, eps):
+    """n = 20: all 2^20 x given z = 0 (every z alike for a uniform X through a BSC)."""
+    n = 20
+    w = np.bitwise_count(np.arange(1 << n, dtype=np.uint32)).astype(float)   # flips of each x
+    cond = p**w * (1 - p) ** (n - w)
+    assert cond.sum() == pytest.approx(1.0)
+    exact = -math.log2(_water_level(cond, np.ones_like(cond), eps))
+    _, h_a = _bsc(p)
+    bound, _ = renyi_min_entropy(n, h_a, eps)
+    assert 0 < bound <= exact
+    assert -math.log2(cond.max()) <= exact          # smoothing only helps
+
+
+@pytest.mark.parametrize("p, eps", [(0.1, 1e-6), (0.3, 1e-9), (0.02, 1e-3)])
+def test_renyi_bound_below_exact_smooth_min_entropy_bsc_types(p, eps):
+    """n = 1000 by type classes (k flips: C(n, k) sequences of probability p^k (1-p)^(n-k)); interior alpha."""
+    from scipy.special import gammaln
+
+    n = 1000
+    k = np.arange(n + 1)
+    cond = np.exp(k * math.log(p) + (n - k) * math.log(1 - p))
+    mult = np.exp(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1))
+    assert np.sum(mult * cond) == pytest.approx(1.0, rel=1e-9)
+    exact = -math.log2(_water_level(cond, mult, eps))
+    _, h_a = _bsc(p)
+    bound, alpha = renyi_min_entropy(n, h_a, eps)
+    assert 1.05 < alpha < 1.95
+    assert exact - 20 < bound <= exact               # valid, and not loose by more than 20 bits here
+
+
+def test_renyi_bound_below_exact_smooth_min_entropy_asymmetric():
+    """n = 10, P(z=1) = 0.3, P(x=1|z=0) = 0.3, P(x=1|z=1) = 0.45: all 2^10 x 2^10 pairs enumerated."""
+    n, pz1, px = 10, 0.3, (0.3, 0.45)
+    idx = np.arange(1 << n)
+    bits = (idx[:, None] >> np.arange(n)) & 1       # (2^n, n)
+    z, x = bits[:, None, :], bits[None, :, :]
+    pz = np.prod(np.where(z == 1, pz1, 1 - pz1), axis=-1)                        # (2^n, 1)
+    p1 = np.where(z == 1, px[1], px[0])
+    cond = np.prod(np.where(x == 1, p1, 1 - p1), axis=-1)                        # (2^n, 2^n): P(x|z)
+    weight = np.broadcast_to(pz, cond.shape)
+    assert np.sum(weight * cond) == pytest.approx(1.0)
+
+    def h_a(a):
+        per = (1 - pz1) * (px[0] ** a + (1 - px[0]) ** a) + pz1 * (px[1] ** a + (1 - px[1]) ** a)
+        return math.log2(per) / (1 - a)
+
+    for eps in (3e-1, 1e-1, 1e-2):
+        exact = -math.log2(_water_level(cond.ravel(), weight.ravel(), eps))
+        bound, _ = renyi_min_entropy(n, h_a, eps)
+        assert 0 < bound <= exact, (eps, bound, exact)

@@ -17,7 +17,9 @@ from nfkg.precoding import evaluate
 from nfkg.scenario import Scenario
 
 FIELDS = {"quantized_bits", "kdr", "eve_kdr", "leaked_bits", "efficiency", "key_bits", "keys_match",
-          "eve_agreement", "nist_passed", "bits_per_probing", "one_way_bound", "analytic_skr", "key_sha256"}
+          "eve_agreement", "nist_passed", "bits_per_probing", "one_way_bound", "analytic_skr", "key_sha256",
+          "direction", "gaussian_one_way_bs", "gaussian_one_way_user", "fraction_of_skr", "fraction_of_bound",
+          "fraction_of_one_way_bs", "fraction_of_one_way_user", "aep_key_bits", "asymptotic_key_bits", "status"}
 
 
 def _scen(de=0.02, pt=20.0, n_ant=256, dpsi=0.0):
@@ -33,13 +35,14 @@ def _aside(n_ant=64):
 @pytest.fixture(scope="module")
 def far():
     s = _aside(256)
-    return s, kg.keygen(s, "svd", rounds=30_000, seed=3)
+    return s, kg.keygen(s, "svd", rounds=30_000, seed=3, quantizer="one-bit", direction="bs", finite_size="aep")
 
 
 def test_json_fields_and_types(far):
     _, res = far
     d = json.loads(res.to_json())
     assert d["scheme"] == "svd" and d["rounds"] == 30_000 and d["seed"] == 3 and d["quantizer"] == "one-bit"
+    assert d["direction"] == "bs" and d["finite_size"] == "aep"
     assert len(d["users"]) == 2
     for u in d["users"]:
         assert FIELDS <= set(u)
@@ -82,13 +85,54 @@ def test_same_seed_same_key():
     assert all(u.key_bits > 0 for u in a.users)
 
 
-def test_close_eve_gives_no_key_honestly():
-    """J5: Eve 2 cm from her user is as good as the user; the one-way rate is ~0 and so is the key."""
-    res = kg.keygen(_scen(0.02, 20.0), "svd-pa", rounds=4000, seed=1)
+def test_close_eve_one_bit_direct_gives_no_key_honestly():
+    """J5, one-bit from the BS: Eve 2 cm from her user knows z_a as well as the user; no key, said so."""
+    res = kg.keygen(_scen(0.02, 20.0), "svd-pa", rounds=4000, seed=1, quantizer="one-bit", direction="bs")
     for u in res.users:
         assert u.analytic_skr > 0.5 and u.one_way_bound < 0.01
-        assert u.key_bits == 0 and u.keys_match and u.nist_passed == "too short" and u.status.startswith("aborted")
+        assert u.key_bits == 0 and u.keys_match and u.nist_passed == "too short" and u.status.startswith("no key")
         assert abs(u.eve_kdr - u.kdr) < 0.01
+
+
+@pytest.fixture(scope="module")
+def j5_opt():
+    s = _scen(0.02, 20.0)
+    return s, kg.keygen(s, "svd-opt", rounds=20_000, seed=2)
+
+
+def test_j5_reverse_multilevel_gives_a_key(j5_opt):
+    """J5, svd-opt: from the BS nothing (I(a;b) - I(a;e) < 0.01), from the user a key of at least 40 %
+    of the Gaussian one-way rate at 20,000 probings, with finite-size terms; keys match; Eve a coin flip."""
+    _, res = j5_opt
+    for u in res.users:
+        assert u.direction == "user" and u.quantizer == "multilevel" and u.bits_per_sample >= 8
+        assert u.gaussian_one_way_bs < 0.01 < 0.9 < u.gaussian_one_way_user
+        assert u.keys_match and u.failed_blocks == 0 and u.status == "ok"
+        assert u.bits_per_probing >= 0.4 * u.gaussian_one_way_user
+        assert u.bits_per_probing <= u.one_way_bound <= u.gaussian_one_way_user + 1e-9
+        assert abs(u.eve_agreement - 0.5) < 5 / math.sqrt(u.key_bits)
+        assert u.fraction_of_one_way_user == pytest.approx(u.bits_per_probing / u.gaussian_one_way_user)
+        assert u.fraction_of_one_way_bs is None
+
+
+def test_auto_direction_takes_the_larger_gaussian_bound(j5_opt):
+    """'auto' agrees with the closed-form Gaussian one-way rates where they differ clearly."""
+    s = _aside(64)
+    for scen, res in ((j5_opt[0], j5_opt[1]), (s, kg.keygen(s, "svd", rounds=2000, seed=1, quantizer="one-bit"))):
+        ev = evaluate(scen, res.scheme)
+        for k, u in enumerate(res.users):
+            c = ev.cov[k]
+            i = [-math.log2(1 - abs(c[x, y]) ** 2 / (c[x, x].real * c[y, y].real)) for x, y in ((0, 1), (0, 2), (1, 2))]
+            bs, user = i[0] - i[1], i[0] - i[2]
+            if abs(bs - user) > 0.1:
+                assert u.direction == ("user" if user > bs else "bs")
+
+
+def test_finite_size_lengths_are_ordered(j5_opt):
+    """Renyi length <= asymptotic length; the Renyi bound beats the AEP term (the AEP gives nothing here)."""
+    _, res = j5_opt
+    for u in res.users:
+        assert u.aep_key_bits < u.key_bits <= u.asymptotic_key_bits
 
 
 def test_tampered_syndrome_is_caught_by_confirmation(monkeypatch):
@@ -105,9 +149,11 @@ def test_tampered_syndrome_is_caught_by_confirmation(monkeypatch):
                                          r.f, r.nit, r.code)
 
     monkeypatch.setattr(reconciliation, "reconcile", tampered)
-    res = kg.keygen(_aside(), "svd", rounds=4000, seed=2, finite_size=False)
-    for u in res.users:
-        assert u.failed_blocks == u.blocks == 1 and u.key_bits == 0 and u.keys_match
+    for q in ("one-bit", "multilevel"):
+        res = kg.keygen(_aside(), "svd", rounds=4000, seed=2, finite_size=False, quantizer=q)
+        for u in res.users:
+            assert u.failed_blocks == u.blocks == 1 and u.key_bits == 0 and u.keys_match
+            assert "discarded" in u.status
 
 
 def test_reconciliation_that_must_fail_says_so(monkeypatch):
@@ -120,7 +166,7 @@ def test_reconciliation_that_must_fail_says_so(monkeypatch):
         return np.where(flip, 1 - np.round(p), np.round(p)) * 0.98 + 0.01  # ... claimed at 1 % error
 
     monkeypatch.setattr(kg, "bit_posteriors", overconfident)
-    res = kg.keygen(_aside(), "svd", rounds=3000, seed=5, finite_size=False)
+    res = kg.keygen(_aside(), "svd", rounds=3000, seed=5, finite_size=False, quantizer="one-bit")
     for u in res.users:
         assert u.failed_blocks == u.blocks and u.key_bits == 0 and u.keys_match
 
@@ -139,6 +185,12 @@ def test_bad_options():
         kg.keygen(s, "svd", rounds=100, quantizer="three-bit")
     with pytest.raises(ValueError, match="block_bits"):
         kg.keygen(s, "svd", rounds=100, block_bits=10)
+    with pytest.raises(ValueError, match="direction"):
+        kg.keygen(s, "svd", rounds=100, direction="eve")
+    with pytest.raises(ValueError, match="finite_size"):
+        kg.keygen(s, "svd", rounds=100, finite_size="exact")
+    with pytest.raises(ValueError, match="step"):
+        kg.keygen(s, "svd", rounds=100, step=-1.0)
 
 
 def test_cli_keygen(tmp_path, capsys):
@@ -147,11 +199,22 @@ def test_cli_keygen(tmp_path, capsys):
                  "eves = [{r = 12.0, psi = -0.4}, {r = 13.0, psi = 0.8}]\n")
     out = tmp_path / "k.json"
     assert main(["keygen", str(p), "--scheme", "svd", "--rounds", "3000", "--seed", "4", "--json", str(out),
-                 "--quiet"]) == 0
+                 "--quiet", "--quantizer", "one-bit"]) == 0
     text = capsys.readouterr().out
-    assert "scheme svd, 3,000 probings, seed 4, one-bit quantiser" in text and "wrote" in text
+    assert "scheme svd, 3,000 probings, seed 4, one-bit quantiser, direction auto" in text and "wrote" in text
+    assert "from" in text and "1-way user" in text
     d = json.loads(out.read_text())
     assert {"scheme", "rounds", "seed", "users"} <= set(d) and FIELDS <= set(d["users"][0])
     assert main(["keygen", str(p), "--quantizer", "two-bit"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--quantizer" in err[0]
+
+
+def test_cli_keygen_says_why_there_is_no_key(tmp_path, capsys):
+    """The terminal table states the direction and, when no key results, the status line."""
+    p = tmp_path / "s.toml"
+    p.write_text("antennas = 256\npt_dbm = 20\nusers = [{r = 12.0, psi = -0.6}]\neves = [{r = 11.98, psi = -0.6}]\n")
+    assert main(["keygen", str(p), "--scheme", "svd-pa", "--rounds", "2000", "--quantizer", "one-bit",
+                 "--direction", "bs", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "direction bs" in text and "user 1: no key" in text

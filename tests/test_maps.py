@@ -59,7 +59,9 @@ def test_chunks_do_not_change_a_closed_form_map():
     a = secrecy_map(MapSpec(BASE, ("svd", "mrc")), x, y)
     b = secrecy_map(MapSpec(BASE, ("svd", "mrc")), x, y, chunk=5)
     for name in ("svd", "mrc"):
-        assert np.array_equal(a.skr[name], b.skr[name])
+        # the same numbers up to BLAS blocking: a chunk changes the matrix shapes, and some
+        # OpenBLAS kernels (seen on AMD EPYC) then round the last bits differently
+        np.testing.assert_allclose(a.skr[name], b.skr[name], rtol=1e-12, atol=1e-15)
 
 
 def test_grid_and_spec_errors():

@@ -5,7 +5,7 @@ import pytest
 
 from nfkg import optimize as opt
 from nfkg.channel import ULA
-from nfkg.precoding import evaluate, get_scheme, precode, scheme_names, svd_shapes
+from nfkg.precoding import evaluate, get_scheme, precode, scheme_names, score, svd_shapes
 from nfkg.scenario import Scenario
 from nfkg.secrecy import skr_closed_form
 
@@ -104,10 +104,22 @@ def test_skr_finite_nonnegative_from_minus_50_to_60_dbm(scheme):
         np.testing.assert_allclose(ev.result.p_a.sum(-1), s.p_max, rtol=1e-9)
 
 
-def test_svd_ordering_on_c3_geometry():
-    s = Scenario.from_dbm(ULA(256, 30e9), users=[(12.2, 0.2)], eves=[(12.0, 0.2)], pt_dbm=np.arange(0, 41, 5.0))
+def test_svd_pa_on_c3_geometry_is_the_best_split_of_a_dense_search():
+    """C Fig. 3 (K = 1): svd-pa is the best of 4001 splits P_S + P_N = P_max scored by the exact engine
+    (the grid's spacing bounds the gap), svd is its midpoint; svd >= mrc, svd-pa increasing in P_t."""
+    pt = np.arange(0, 41, 5.0)
+    geo = dict(users=[(12.2, 0.2)], eves=[(12.0, 0.2)])
+    s = Scenario.from_dbm(ULA(256, 30e9), pt_dbm=pt, **geo)
     mrc, svd, pa = (evaluate(s, k).sum_skr for k in ("mrc", "svd", "svd-pa"))
-    assert np.all(pa >= svd - 1e-12) and np.all(svd >= mrc)
+    frac = np.linspace(0.0, 1.0, 4001)
+    many = Scenario.from_dbm(ULA(256, 30e9), pt_dbm=np.repeat(pt, frac.size), **geo)
+    f, pm = np.tile(frac, pt.size), many.p_max
+    grid, _ = score(many, precode(many, "svd").views, np.stack([f * pm, (1 - f) * pm], -1)[:, None, :])
+    grid = grid[:, 0].reshape(pt.size, frac.size)
+    np.testing.assert_allclose(svd, grid[:, 2000], rtol=1e-12)
+    assert np.all(pa >= grid.max(1) * (1 - 1e-12))                    # no grid point is better
+    assert np.all(pa <= grid.max(1) * (1 + 1e-5))                     # and the grid gets close
+    assert np.all(svd >= mrc)
     assert np.all(np.diff(pa) > 0)
 
 

@@ -35,21 +35,42 @@ def test_t1_structure_and_claim(t1_small):
     assert d.params["rounds"] == 2000 and d.params["pt_dbm"] == 15.0
 
 
-def test_t1_columns_are_run_all_of_the_bits(t1_small):
-    """Column 1 is SP 800-22 of user 1's one-bit BS key under SVD w/o PA (independent recomputation)."""
+def test_t1_column_against_sp800_22_closed_forms(t1_small):
+    """Column 1 (SVD w/o PA, user 1) against SP 800-22's closed forms computed here from the probed
+    samples (signs of Re and Im, J(45)): frequency 2.1, runs 2.3, cumulative sums 2.13 (forward);
+    the KDR row is the share of BS and user bits that differ."""
+    from scipy.special import erfc
+    from scipy.stats import norm
+
     from nfkg.experiments import _point_seed, _scenario, resolve_params
     from nfkg.probing import probe
-    from nfkg.quantization import one_bit
     from nfkg.scenario import Scenario
 
     params = resolve_params("j9", {"pt_dbm": [15.0], "rounds": 2000})
     s = _scenario(params, "pt_dbm", np.array([15.0]), 256)
     one = Scenario(s.ula, s.r_b[0], s.psi_b[0], s.r_e[0], s.psi_e[0], s.p_max[0], s.p_b[0], s.sigma2_a,
                    s.sigma2_b, s.sigma2_e, 1)
-    bits = one_bit(probe(one, "svd", rounds=2000, seed=_point_seed(0, "svd", 15.0)).z_a)[:, 0]
-    assert bits.size == 4000
-    assert t1_small.rows[0][1] == pytest.approx(randomness.frequency(bits).p_values[0], abs=0)
-    assert t1_small.rows[2][1] == pytest.approx(randomness.runs(bits).p_values[0], abs=0)
+    p = probe(one, "svd", rounds=2000, seed=_point_seed(0, "svd", 15.0))
+    sign = lambda z: np.concatenate([z.real, z.imag])[:, 0] > 0  # noqa: E731
+    bits, user = sign(p.z_a), sign(p.z_b)
+    n = bits.size
+    assert n == 4000
+    x = 2.0 * bits - 1.0
+    p_freq = erfc(abs(x.sum()) / np.sqrt(2 * n))
+    pi = bits.mean()
+    runs = 1 + np.count_nonzero(bits[1:] != bits[:-1])
+    p_runs = erfc(abs(runs - 2 * n * pi * (1 - pi)) / (2 * np.sqrt(2 * n) * pi * (1 - pi)))
+    z = np.abs(np.cumsum(x)).max()
+    k1 = np.arange(int(np.floor((-n / z + 1) / 4)), int(np.floor((n / z - 1) / 4)) + 1)
+    k2 = np.arange(int(np.floor((-n / z - 3) / 4)), int(np.floor((n / z - 1) / 4)) + 1)
+    r = np.sqrt(n)
+    p_cusum = (1 - np.sum(norm.cdf((4 * k1 + 1) * z / r) - norm.cdf((4 * k1 - 1) * z / r))
+               + np.sum(norm.cdf((4 * k2 + 3) * z / r) - norm.cdf((4 * k2 + 1) * z / r)))
+    col = {row[0]: row[1] for row in t1_small.rows}
+    assert col["Frequency"] == pytest.approx(p_freq, rel=1e-9)
+    assert col["Runs"] == pytest.approx(p_runs, rel=1e-9)
+    assert col["Cumulative sums (Fwd)"] == pytest.approx(p_cusum, rel=1e-6)
+    assert col["KDR (BS-user)"] == pytest.approx(np.mean(bits != user), abs=1e-15)
 
 
 def test_save_table(t1_small, tmp_path):

@@ -10,13 +10,13 @@ Commands
     Compute every figure and table (or the listed ones) and write the report.
 ``nfkg train --users K --seed S --out DIR``
     Train KGSVD-Net (SVD w/ DLPA) and write its model files and validation curve.
-``nfkg keygen SCENARIO --scheme NAME --rounds R --seed S [--quantizer one-bit|multi-bit] [--json FILE]``
+``nfkg keygen SCENARIO --scheme NAME --rounds R --seed S [--quantizer multilevel|one-bit|multi-bit] [--direction auto|bs|user] [--json FILE]``
     The whole protocol per user: probing, quantisation, reconciliation, amplification.
 ``nfkg nist FILE [--packed] [--alpha 0.01] [--json]``
     The fifteen NIST SP 800-22 tests of a bit file (ASCII 0/1 or packed bytes).
 ``nfkg map SCENARIO --scheme S[,S...] --user k --grid 400x400 [--extent ...] [--user-moves] --out DIR``
     Map user k's SKR with its Eve (or itself) at every point of a grid; PNG/PDF and NetCDF.
-``nfkg sweep CONFIG --out DIR [--csv] [--workers N | --scheduler tcp://HOST:PORT]``
+``nfkg sweep CONFIG --out DIR [--csv] [--workers N | --scheduler tcp://HOST:PORT [--connect-timeout S]] [--model DIR]``
     Run a sweep file (any scenario keys x schemes x seeds) into a Parquet table, resumable.
 ``nfkg schemes``
     List the registered precoding schemes.
@@ -413,8 +413,8 @@ def reproduce(out_dir: Path, only: str | None, scoring: str) -> None:
     if ids is not None:
         if not all(ids):
             raise click.BadParameter(f"empty id in {only!r}; write e.g. --only c3,j5", param_hint="'--only'")
-        # the report knows its ids (figures and tables): an unknown one is its ValueError
-        ids = list(dict.fromkeys(ids))
+        # every id `nfkg figure` accepts (figures and tables), checked before anything is computed
+        ids = list(dict.fromkeys(_check_figure_id(i, "'--only'") for i in ids))
     out_dir.mkdir(parents=True, exist_ok=True)
     result = report.reproduce(out_dir, ids=ids, progress=True, scoring=scoring)
     if result is not None and not isinstance(result, (list, tuple, dict)):
@@ -478,39 +478,62 @@ def train(n_users: int, seed: int, out_dir: Path, samples: int, epochs: int, pat
 @click.option("--scheme", "-s", default="svd-pa", show_default=True, type=_SchemeType(),
               help="Precoding scheme (see `nfkg schemes`).")
 @click.option("--rounds", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
-              help="Probing rounds T (each gives 2 one-bit or 2b multi-bit key bits per user).")
+              help="Probing rounds T (each gives two real samples per user to quantise).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
               help="Seed of every random draw (probing, codes, hashes): same seed, same key.")
-@click.option("--quantizer", type=click.Choice(["one-bit", "multi-bit"]), default="one-bit", show_default=True,
-              help="J(45)'s sign quantiser, or the equiprobable Gray multi-bit quantiser.")
+@click.option("--quantizer", type=click.Choice(["multilevel", "one-bit", "multi-bit"]), default="multilevel",
+              show_default=True,
+              help="A fine uniform quantiser reconciled level by level (multilevel), J(45)'s sign "
+                   "quantiser, or the equiprobable Gray multi-bit quantiser.")
+@click.option("--direction", type=click.Choice(["auto", "bs", "user"]), default="auto", show_default=True,
+              help="Whose measurement the key is distilled from: the BS's (direct reconciliation), the "
+                   "user's (reverse), or per user the one whose bound is larger.")
 @click.option("--bits", default=2, show_default=True, type=click.IntRange(1, 8),
               help="Bits per real sample of the multi-bit quantiser.")
+@click.option("--step", default=None, type=click.FloatRange(0.01, 10.0),
+              help="Multilevel quantiser step in conditional standard deviations [default: 0.5].")
+@click.option("--finite-size", "finite_size", type=click.Choice(["renyi", "aep", "none"]), default="renyi",
+              show_default=True,
+              help="Finite-size term of the key length: Renyi-entropy bound, the AEP term, or none.")
 @click.option("--shaping", type=click.Choice(_SHAPINGS), default=None,
               help="Signal shaping of the SVD schemes [default: the papers' rule].")
 @click.option("--jamming", type=click.Choice(_JAMMINGS), default=None, help=_JAMMING_HELP)
+@click.option("--model", "model", default=None, metavar="DIR",
+              type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+              help="KGSVD-Net model directory for --scheme svd-dlpa (written by `nfkg train`) "
+                   "[default: the model shipped for the scenario's K: 2, 4 or 6].")
 @click.option("--json", "json_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the result as JSON to this file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def keygen(scenario: str, scheme: str, rounds: int, seed: int, quantizer: str, bits: int, shaping: str | None,
-           jamming: str | None, json_file: Path | None, quiet: bool) -> None:
+def keygen(scenario: str, scheme: str, rounds: int, seed: int, quantizer: str, direction: str, bits: int,
+           step: float | None, finite_size: str, shaping: str | None, jamming: str | None, model: str | None,
+           json_file: Path | None, quiet: bool) -> None:
     """Run the whole key-generation protocol on the scenario file SCENARIO.
 
-    Monte Carlo probing, quantisation, LDPC reconciliation with the user's soft
-    information, 64-bit confirmation tags and Toeplitz privacy amplification to the
-    leftover-hash-lemma length (epsilon = 1e-9, finite-size term included). Eve runs the
-    same public protocol on her own measurements. Prints per user: key bits, KDR (BS-user,
-    BS-Eve), leaked bits, efficiency f, final key length, whether BS and user hold the same
-    key, Eve's agreement with it, NIST SP 800-22 of the key, and the achieved rate beside
-    the one-way bound and the analytic SKR.
+    Monte Carlo probing; quantisation of the reference measurement (the BS's or the
+    user's, --direction); LDPC reconciliation with the other side's soft information,
+    level by level for the multilevel quantiser; 64-bit confirmation tags; Toeplitz
+    privacy amplification to the leftover-hash-lemma length (epsilon = 1e-9, Renyi
+    finite-size term). Eve runs the same public protocol on her own measurements. Prints
+    per user: direction, quantiser bits per sample, KDR (other side, Eve), leaked bits,
+    efficiency f, final key length, whether both keys match, Eve's agreement, NIST SP
+    800-22 of the key, the achieved rate beside the quantiser's bound, both Gaussian
+    one-way rates and the SKR, and the status.
     """
     from .keygen import keygen as run_keygen
 
+    if model is not None and scheme != "svd-dlpa":
+        raise click.BadParameter(f"--model applies to --scheme svd-dlpa only, not {scheme!r}",
+                                 param_hint="'--model'")
     options = _scheme_options(scheme, shaping, jamming)
     _, scen = _load(scenario)
+    if model is not None:
+        options["model"] = model
     with _progress_bar(0 if quiet else 1 + scen.n_users, "keygen") as bar:
         try:
             res = run_keygen(scen, scheme, rounds=rounds, seed=seed, quantizer=quantizer, bits=bits,
-                             shaping=shaping, progress=None if bar is None else bar.update, **options)
+                             direction=direction, step=step, finite_size=finite_size, shaping=shaping,
+                             progress=None if bar is None else bar.update, **options)
         except ScenarioError:
             raise
         except ValueError as e:
@@ -519,46 +542,82 @@ def keygen(scenario: str, scheme: str, rounds: int, seed: int, quantizer: str, b
     if json_file is not None:
         json_file.write_text(json.dumps(out, allow_nan=False, indent=1) + "\n")
     click.echo(f"scheme {res.scheme}, {rounds:,} probings, seed {seed}, {quantizer} quantiser"
-               + (f" ({bits} bits per sample)" if quantizer == "multi-bit" else ""))
-    cols = ("user", "bits", "KDR", "Eve KDR", "leaked", "f", "key bits", "match", "Eve agree", "NIST",
-            "bit/probing", "one-way", "SKR")
-    widths = (4, 9, 8, 8, 8, 6, 9, 5, 9, 9, 11, 8, 8)
+               + (f" ({bits} bits per sample)" if quantizer == "multi-bit" else "")
+               + f", direction {direction}, finite size {res.params['finite_size']}")
+    cols = ("user", "from", "b", "KDR", "Eve KDR", "leaked", "f", "key bits", "match", "Eve agree", "NIST",
+            "bit/probing", "bound", "1-way BS", "1-way user", "SKR")
+    widths = (4, 4, 2, 7, 7, 10, 6, 10, 5, 9, 9, 11, 7, 8, 10, 7)
     click.echo("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
     for k, u in enumerate(res.users, start=1):
-        cells = (str(k), f"{u.quantized_bits:,}", f"{u.kdr:.4f}", f"{u.eve_kdr:.4f}", f"{u.leaked_bits:,}",
-                 "-" if u.efficiency is None else f"{u.efficiency:.3f}", f"{u.key_bits:,}",
-                 "yes" if u.keys_match else "NO", "-" if u.eve_agreement is None else f"{u.eve_agreement:.3f}",
-                 u.nist_passed, f"{u.bits_per_probing:.4f}", f"{u.one_way_bound:.4f}", f"{u.analytic_skr:.4f}")
+        cells = (str(k), "BS" if u.direction == "bs" else "user", str(u.bits_per_sample), f"{u.kdr:.4f}",
+                 f"{u.eve_kdr:.4f}", f"{u.leaked_bits:,}", "-" if u.efficiency is None else f"{u.efficiency:.3f}",
+                 f"{u.key_bits:,}", "yes" if u.keys_match else "NO",
+                 "-" if u.eve_agreement is None else f"{u.eve_agreement:.3f}", u.nist_passed,
+                 f"{u.bits_per_probing:.4f}", f"{u.one_way_bound:.4f}", f"{u.gaussian_one_way_bs:.4f}",
+                 f"{u.gaussian_one_way_user:.4f}", f"{u.analytic_skr:.4f}")
         click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+    for k, u in enumerate(res.users, start=1):
+        if u.status != "ok":
+            click.echo(f"user {k}: {u.status}")
     if json_file is not None:
         click.echo(f"wrote {json_file}")
 
 
+#: Most bits `nfkg nist` reads from a file (2^27 = 134,217,728: about 2.5 min and 5 GB for the fifteen tests).
+NIST_MAX_BITS = 2**27
+#: Most bytes of an ASCII bit file (bits plus whitespace: up to 3 bytes per bit, e.g. one bit per CRLF line).
+_NIST_MAX_ASCII_BYTES = 3 * NIST_MAX_BITS
+_READ_BLOCK = 1 << 22
+
+
 def _read_bits(path: str, packed: bool) -> np.ndarray:
-    """A bit file as a uint8 array: ASCII 0/1 (whitespace ignored) or packed bytes (MSB first)."""
+    """A bit file as a uint8 array: ASCII 0/1 (whitespace ignored) or packed bytes (MSB first).
+
+    Read in blocks and bounded: more than :data:`NIST_MAX_BITS` bits (or, for ASCII, more than
+    3 bytes per allowed bit) is refused with one line, so /dev/zero or a huge file never fills memory.
+    """
     from .randomness import unpack
 
+    too_many = (f"{path} holds more than {NIST_MAX_BITS:,} bits, the most `nfkg nist` reads "
+                "(test a part of it, e.g. `head -c 16777216 FILE`)")
+    space = np.frombuffer(b" \t\r\n", dtype=np.uint8)
+    chunks: list[np.ndarray] = []
+    n_bits = n_bytes = 0
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            if packed:
+                raw = fh.read(NIST_MAX_BITS // 8 + 1)
+                if len(raw) > NIST_MAX_BITS // 8:
+                    raise click.BadParameter(too_many, param_hint="'FILE'")
+                if not raw:
+                    raise click.BadParameter(f"{path} is empty", param_hint="'FILE'")
+                return unpack(raw)
+            while True:
+                block = fh.read(_READ_BLOCK)
+                if not block:
+                    break
+                n_bytes += len(block)
+                data = np.frombuffer(block, dtype=np.uint8)
+                data = data[~np.isin(data, space)]
+                bad = (data != ord("0")) & (data != ord("1"))
+                if bad.any():
+                    i = int(np.argmax(bad))
+                    ch = bytes([int(data[i])])
+                    raise click.BadParameter(f"{path} is not an ASCII 0/1 file: byte {ch!r} after {n_bits + i} bits "
+                                             "(use --packed for a binary file)", param_hint="'FILE'")
+                n_bits += data.size
+                if n_bits > NIST_MAX_BITS or n_bytes > _NIST_MAX_ASCII_BYTES:
+                    raise click.BadParameter(too_many if n_bits > NIST_MAX_BITS else
+                                             f"{path} is larger than {_NIST_MAX_ASCII_BYTES:,} bytes, the most "
+                                             "`nfkg nist` reads of an ASCII bit file", param_hint="'FILE'")
+                chunks.append(data - np.uint8(ord("0")))
     except IsADirectoryError:
         raise click.BadParameter(f"{path} is a directory, not a bit file", param_hint="'FILE'") from None
     except OSError as e:
         raise click.BadParameter(f"cannot read {path}: {e.strerror or e}", param_hint="'FILE'") from None
-    if packed:
-        if not raw:
-            raise click.BadParameter(f"{path} is empty", param_hint="'FILE'")
-        return unpack(raw)
-    data = np.frombuffer(raw, dtype=np.uint8)
-    data = data[~np.isin(data, np.frombuffer(b" \t\r\n", dtype=np.uint8))]
-    if data.size == 0:
+    if n_bits == 0:
         raise click.BadParameter(f"{path} holds no bits (empty or only whitespace)", param_hint="'FILE'")
-    bad = ~np.isin(data, np.frombuffer(b"01", dtype=np.uint8))
-    if bad.any():
-        i = int(np.argmax(bad))
-        ch = bytes([int(data[i])])
-        raise click.BadParameter(f"{path} is not an ASCII 0/1 file: byte {ch!r} after {i} bits "
-                                 "(use --packed for a binary file)", param_hint="'FILE'")
-    return (data - ord("0")).astype(np.uint8)
+    return np.concatenate(chunks).astype(np.uint8, copy=False)
 
 
 @cli.command(short_help="NIST SP 800-22 randomness tests of a bit file.")
@@ -574,15 +633,20 @@ def nist(file: str, packed: bool, alpha: float, as_json: bool) -> None:
     Parameters are SP 800-22's defaults for the sequence's length (serial and
     approximate-entropy block lengths lowered for short sequences); a test that cannot
     run on the sequence (too short, too few cycles) says why instead of giving a
-    number. Prints every P-value with 6 decimals and PASS/FAIL at --alpha. Exit
-    status 0 whether or not the tests pass; 2 for an empty, non-binary or unreadable file.
+    number. Prints every P-value with 6 decimals and PASS/FAIL at --alpha, then one
+    verdict for the sequence (the applicable tests, Bonferroni over them, SP 800-22's
+    proportion rule for the tests with many P-values). Exit status 0 whether or not the
+    tests pass; 2 for an empty, non-binary or unreadable file, or one of more than 2^27
+    bits (134,217,728).
     """
     from . import randomness
 
     bits = _read_bits(file, packed)
     suite = randomness.run_all(bits, alpha=alpha)
+    verdict, details = randomness.key_verdict(bits, alpha=alpha, suite=suite)
     if as_json:
         out = {"file": file, "n": suite.n, "alpha": suite.alpha, "success": suite.success,
+               "verdict": verdict, "verdict_rule": details["rule"], "failed_tests": details["failed"],
                "tests": [{"name": r.name, "applicable": r.applicable, "reason": r.reason,
                           "parameters": {k: (v if isinstance(v, (int, float, str)) else str(v))
                                          for k, v in r.parameters.items()},
@@ -603,6 +667,11 @@ def nist(file: str, packed: bool, alpha: float, as_json: bool) -> None:
             click.echo(f"{name:46s} {p:.6f}  {'PASS' if p >= alpha else 'FAIL'}")
     na = len(suite.not_applicable)
     click.echo(f"{n_pass}/{n_p} P-values pass" + (f"; {na} test(s) not applicable" if na else ""))
+    why = {"passed": f"all {details['applicable']} applicable tests pass",
+           "failed": f"{', '.join(details['failed'])} fail(s)",
+           "not applicable": "no test applies to so short a sequence"}[verdict]
+    click.echo(f"verdict: {verdict} ({why}; Bonferroni over the applicable tests, SP 800-22's proportion rule "
+               "for the tests with many P-values)")
 
 
 @cli.command()
@@ -620,6 +689,12 @@ def schemes() -> None:
             ["--jamming"] if "jamming" in inspect.signature(spec.func).parameters else [])
         note = f"  [{', '.join(opts)}]" if opts else ""
         click.echo(f"{name.ljust(width)}  {spec.description}{note}")
+
+
+def _metres(v: float) -> str:
+    """A length for `nfkg info`: 3 decimals, or 3 significant digits below 0.1 m (0.5 mm is '0.0005', not '0.001')."""
+    v = float(v)
+    return f"{v:.3f}" if v == 0 or abs(v) >= 0.1 else f"{v:.3g}"
 
 
 @cli.command(short_help="Describe a scenario file: array, near field, nodes.")
@@ -667,13 +742,17 @@ def info(scenario: str) -> None:
                 region = "radiative near field"
             else:
                 region = "far field"
-            cells = (f"{who} {k}", f"{node.r:.3f}", f"{node.psi:.4f}", f"{x:.3f}", f"{y:.3f}",
+            cells = (f"{who} {k}", _metres(node.r), f"{node.psi:.4f}", _metres(x), _metres(y),
                      "yes" if region == "radiative near field" else "no", region)
             click.echo(row(cells))
 
 
 # --------------------------------------------------------------------------- maps and sweeps
 def _executor_options(func):
+    func = click.option("--connect-timeout", "connect_timeout", default=10.0, show_default=True,
+                        type=click.FloatRange(0.0, 3600.0, min_open=True), metavar="SECONDS",
+                        help="With --scheduler: seconds to wait for the Dask scheduler to answer; an address "
+                             "where nothing, or something other than Dask, answers fails after it.")(func)
     func = click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="Run the chunks on an existing Dask cluster (its scheduler's address).")(func)
     func = click.option("--workers", "-w", default=None, type=click.IntRange(1, 1024),
@@ -682,14 +761,14 @@ def _executor_options(func):
     return func
 
 
-def _executor(workers: int | None, scheduler: str | None):
+def _executor(workers: int | None, scheduler: str | None, connect_timeout: float = 10.0):
     """The chunks' executor (nfkg.executor); ValueError (exit 2) for a bad choice or address."""
     if workers is not None and scheduler is not None:
         raise click.BadParameter("give --workers or --scheduler, not both", param_hint="'--workers'")
     if scheduler is not None and "://" not in scheduler:
         raise click.BadParameter(f"must be an address like tcp://HOST:PORT, got {scheduler!r}",
                                  param_hint="'--scheduler'")
-    return _lazy("executor").get_executor(workers=workers, scheduler=scheduler)
+    return _lazy("executor").get_executor(workers=workers, scheduler=scheduler, timeout=connect_timeout)
 
 
 def _numbers(text: str, count: int, hint: str, sep: str = ",") -> list[float]:
@@ -734,7 +813,8 @@ def _numbers(text: str, count: int, hint: str, sep: str = ",") -> list[float]:
 def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str | None, user_moves: bool,
                 eve_fixed: bool, shaping: str | None, jamming: str | None, scoring: str, model: str | None,
                 log_scale: bool,
-                chunk: int | None, workers: int | None, scheduler: str | None, out_dir: Path, quiet: bool) -> None:
+                chunk: int | None, workers: int | None, scheduler: str | None, connect_timeout: float, out_dir: Path,
+                quiet: bool) -> None:
     """Map user k's SKR with its Eve at every point of a grid in front of the array.
 
     A point (x, y) in metres (x along the array, y broadside) is the node at
@@ -766,7 +846,7 @@ def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str |
                         scoring, options)
     box = maps.default_extent(scen) if extent is None else _numbers(extent, 4, "'--extent'")
     x, y = maps.map_grid(box, (nx, ny))
-    with _executor(workers, scheduler) as ex:
+    with _executor(workers, scheduler, connect_timeout) as ex:
         with _progress_bar(0 if quiet else x.size * y.size, "map", "point") as bar:
             result = maps.secrecy_map(spec, x, y, executor=ex, chunk=chunk,
                                       progress=None if bar is None else bar.update)
@@ -787,25 +867,36 @@ def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str |
               help="Output folder: chunks/, sweep.json and, when complete, results.parquet.")
 @click.option("--csv", "as_csv", is_flag=True, help="Also write results.csv (list columns as JSON).")
 @_executor_options
+@click.option("--model", "model", default=None, metavar="DIR",
+              type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+              help="KGSVD-Net model directory for svd-dlpa (written by `nfkg train`) [default: the model "
+                   "shipped for each point's K: 2, 4 or 6].")
 @click.option("--max-chunks", default=None, type=click.IntRange(1, 10**9),
               help="Compute at most this many missing chunks, then stop (rerun to go on).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sweep(config: str, out_dir: Path, as_csv: bool, workers: int | None, scheduler: str | None,
-          max_chunks: int | None, quiet: bool) -> None:
+          connect_timeout: float, model: str | None, max_chunks: int | None, quiet: bool) -> None:
     """Run the sweep file CONFIG (TOML): a base scenario, lists of values, schemes, seeds.
 
     One row per point and scheme in OUT/results.parquet. Results are written chunk
-    by chunk; rerunning an interrupted sweep computes only the missing chunks. The
-    file's format is in the README, section 'Maps and sweeps'.
+    by chunk; rerunning an interrupted sweep computes only the missing chunks (a chunk
+    file that is not this sweep's is computed again). The file's format is in the
+    README, section 'Maps and sweeps'.
     """
     sw = _lazy("sweep")
     spec = sw.load_sweep(config)
-    with _executor(workers, scheduler) as ex:
+    if model is not None:
+        if "svd-dlpa" not in spec.config.schemes:
+            raise click.BadParameter(f"applies to svd-dlpa, which the sweep does not run (schemes: "
+                                     f"{', '.join(spec.config.schemes)})", param_hint="'--model'")
+        spec = spec.with_model(model)
+    with _executor(workers, scheduler, connect_timeout) as ex:
         with _progress_bar(0 if quiet else len(spec.points), "sweep", "point") as bar:
             info = sw.run_sweep(spec, out_dir, executor=ex, csv=as_csv, max_chunks=max_chunks,
                                 progress=None if bar is None else bar.update)
+    replaced = f", {info['replaced']} chunk file(s) of another sweep or chunk replaced" if info["replaced"] else ""
     done = f"{info['points']} points x {len(spec.config.schemes)} schemes in {info['chunks']} chunks " \
-           f"({info['computed']} computed now in {info['seconds']:.1f} s, {info['reused']} already done)"
+           f"({info['computed']} computed now in {info['seconds']:.1f} s, {info['reused']} already done{replaced})"
     if info["complete"]:
         click.echo(f"{done}; wrote {info['results']}" + (f" and {out_dir / 'results.csv'}" if as_csv else ""))
     else:

@@ -262,8 +262,15 @@ def _load(directory: Path) -> KGSVDModel:
         std = np.asarray(meta["std"], float)
     except (TypeError, ValueError):
         raise ModelError(f"KGSVD-Net model: {meta_path} has malformed n_users/hidden/mean/std") from None
-    if k < 1 or n_in != 7 * k + 1 or mean.shape != (n_in,) or std.shape != (n_in,) or not np.all(std > 0):
+    if k < 1 or n_in != 7 * k + 1 or mean.shape != (n_in,) or std.shape != (n_in,):
         raise ModelError(f"KGSVD-Net model: {meta_path} has inconsistent sizes (K = {k}, {n_in} features)")
+    for field, values in (("mean", mean), ("std", std)):
+        bad = ~np.isfinite(values) if field == "mean" else ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            need = "finite numbers" if field == "mean" else "finite numbers > 0"
+            raise ModelError(f"KGSVD-Net model: {meta_path}: {field}[{i}]: must hold {need} "
+                             f"(got {float(values[i])!r})")
     weights = meta_path.parent / str(meta["weights"])
     if not weights.exists():
         raise ModelError(f"KGSVD-Net model: weights file {weights} is missing")
@@ -281,6 +288,9 @@ def _load(directory: Path) -> KGSVDModel:
     except Exception as exc:  # noqa: BLE001 - any unpickling/shape error is a bad file
         raise ModelError(f"KGSVD-Net model: {weights} cannot be loaded as a K = {k} network "
                          f"({exc.__class__.__name__})") from None
+    for name, tensor in state.items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise ModelError(f"KGSVD-Net model: {weights}: {name}: holds a NaN or infinite weight")
     net.eval()
     return KGSVDModel(net, meta, meta_path.parent)
 

@@ -9,7 +9,9 @@ executor only decides *where* the calls run; the results never depend on it.
 ``DaskExecutor``
     Submits the chunks to a Dask cluster (:mod:`dask.distributed`): a local cluster of
     ``workers`` single-threaded worker processes started here, or an existing cluster at
-    ``scheduler`` (``tcp://HOST:PORT``). The results come back to this process as each
+    ``scheduler`` (``tcp://HOST:PORT``), which must answer within a timeout (10 s by default,
+    ``--connect-timeout``): an address where nothing, or something other than Dask, answers
+    fails with one line naming it. The results come back to this process as each
     chunk finishes (:func:`distributed.as_completed`), so the caller writes them at once;
     a worker that dies loses only the chunks it was running, which the scheduler runs
     again on another worker (``distributed.scheduler.allowed-failures``).
@@ -19,14 +21,15 @@ clusters); nfkg adds nothing but the interface and imports Dask only when asked 
 
 Contents
 --------
-Executor, InProcess, DaskExecutor, get_executor
+Executor, InProcess, DaskExecutor, get_executor, probe_scheduler, CONNECT_TIMEOUT
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-__all__ = ["Executor", "InProcess", "DaskExecutor", "get_executor", "local_cluster"]
+__all__ = ["Executor", "InProcess", "DaskExecutor", "get_executor", "local_cluster", "probe_scheduler",
+           "CONNECT_TIMEOUT"]
 
 
 class Executor(Protocol):
@@ -73,7 +76,7 @@ class DaskExecutor:
     client : distributed.Client, optional
         Use this client instead (for tests and notebooks); it is not closed here.
     timeout : float
-        Seconds to wait for ``scheduler`` to answer.
+        Seconds to wait for ``scheduler`` to answer (:func:`probe_scheduler`; ``--connect-timeout``).
     """
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None, client: Any = None,
@@ -94,10 +97,13 @@ class DaskExecutor:
             self._cluster = local_cluster(int(workers))
             self.client = Client(self._cluster)
         else:
+            probe_scheduler(scheduler, timeout)
             try:
-                self.client = Client(scheduler, timeout=f"{float(timeout)}s")
+                self.client = _bounded(lambda: Client(scheduler, timeout=f"{float(timeout)}s"), 2 * float(timeout),
+                                       f"scheduler: {scheduler} did not complete the Dask connection within "
+                                       f"{2 * float(timeout):g} s")
             except (OSError, TimeoutError, ValueError) as e:
-                raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({e})") from None
+                raise ValueError(f"scheduler: cannot connect to {scheduler!r} ({_one_line(e)})") from None
 
     @property
     def workers(self) -> int:
@@ -132,6 +138,74 @@ class DaskExecutor:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else '?'})"
 
 
+#: Seconds `--scheduler` waits for a Dask scheduler to answer (``--connect-timeout``).
+CONNECT_TIMEOUT = 10.0
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _bounded(fn: Callable[[], Any], seconds: float, message: str) -> Any:
+    """``fn()`` in a helper thread, ``TimeoutError(message)`` when it takes longer than ``seconds``."""
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed back to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=target, name="nfkg-connect", daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        raise TimeoutError(message)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Check within ``timeout`` seconds that a Dask scheduler answers at ``address``.
+
+    Dask's own connection waits without limit for the handshake of a server that accepts
+    the connection but never speaks Dask (an HTTP server on the port, say). This opens one
+    Dask connection (:func:`distributed.comm.connect`: the server sends its handshake
+    first) under a deadline, then closes it.
+
+    Raises
+    ------
+    ValueError
+        One line naming the address: nothing listens there, or what listens is not a Dask
+        scheduler (no handshake within ``timeout``).
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    timeout = float(timeout)
+    if not timeout > 0:
+        raise ValueError(f"connect timeout: must be > 0 seconds, got {timeout:g}")
+
+    async def attempt() -> None:
+        # Dask's connect retries a refused connection for `timeout` seconds and then says so
+        # (OSError); the deadline beyond it catches a listener that never sends the handshake.
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), 1.2 * timeout + 0.5)
+        await comm.close()
+
+    try:
+        _bounded(lambda: asyncio.run(attempt()), 1.2 * timeout + 5.0, "no answer")
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ValueError(f"scheduler: no Dask scheduler answered at {address} within {timeout:g} s (something "
+                         "may listen there but does not speak Dask; --connect-timeout sets the wait)") from None
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"scheduler: cannot connect to {address} ({_one_line(e)})") from None
+
+
 def _blas_threads() -> int:
     from threadpoolctl import threadpool_info
 
@@ -163,8 +237,11 @@ def local_cluster(workers: int):
                             dashboard_address=None, silence_logs=logging.ERROR)
 
 
-def get_executor(workers: int | None = None, scheduler: str | None = None):
-    """``InProcess()`` when neither is given, else a :class:`DaskExecutor` (a context manager)."""
+def get_executor(workers: int | None = None, scheduler: str | None = None, timeout: float = CONNECT_TIMEOUT):
+    """``InProcess()`` when neither is given, else a :class:`DaskExecutor` (a context manager).
+
+    ``timeout``: seconds to wait for ``scheduler`` to answer (default :data:`CONNECT_TIMEOUT`).
+    """
     if workers is None and scheduler is None:
         return InProcess()
-    return DaskExecutor(workers=workers, scheduler=scheduler)
+    return DaskExecutor(workers=workers, scheduler=scheduler, timeout=timeout)

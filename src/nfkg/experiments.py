@@ -234,11 +234,17 @@ def figure_ids() -> list[str]:
 
 
 def get_preset(fig_id: str) -> FigurePreset:
-    """The preset of ``fig_id``; ``ValueError`` naming the known ids otherwise."""
+    """The preset of ``fig_id``; ``ValueError`` naming every known id (figures and tables) otherwise."""
     try:
         return PRESETS[fig_id]
     except KeyError:
-        raise ValueError(f"fig_id: unknown figure {fig_id!r}; choose one of {', '.join(PRESETS)}") from None
+        from .tables import table_ids  # the tables (t1, dlpa, keyrate, ...) are ids of `figure` and `reproduce` too
+
+        if fig_id in table_ids():
+            raise ValueError(f"fig_id: {fig_id!r} is a table, not a figure preset "
+                             "(nfkg.tables.run_table; `nfkg figure` takes both)") from None
+        known = list(dict.fromkeys([*PRESETS, *table_ids()]))
+        raise ValueError(f"fig_id: unknown figure {fig_id!r}; choose one of {', '.join(known)}") from None
 
 
 # --------------------------------------------------------------------------- overrides

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import optimize
 from .reduced import JAMMINGS, SHAPINGS, ShapeView, beam_view, check_svd_options, geometry, svd_views
-from .scenario import Scenario
+from .scenario import Scenario, require_scenario
 from .secrecy import covariance_from_rows, observation_rows, skr_factored
 from .optimum import exact_allocation, true_skr
 from .subspace import PrecoderCovariance, Shape, svd_shapes
@@ -220,6 +220,7 @@ def default_shaping(n_users: int) -> str:
 
 def precode(scenario: Scenario, scheme: str, shaping: str | None = None, **options) -> PrecodingResult:
     """Run a registered scheme on a (batched) scenario."""
+    require_scenario(scenario)
     spec = get_scheme(scheme)
     if shaping is not None and shaping not in SHAPINGS:
         raise ValueError(f"shaping: must be one of {', '.join(SHAPINGS)}, got {shaping!r}")

@@ -16,9 +16,66 @@ covariance) and
 The pilots are Zadoff-Chu sequences (root 1, constant modulus; any sequence with the same
 energy gives the same LS statistics). With ``pilots='explicit'`` the V-slot signals and
 their noise are built sample by sample; ``pilots='ls'`` draws the LS estimates' noise
-directly (:math:`\mathcal{CN}(0, \sigma^2/\|s\|^2)`, the same distribution, for long pilots);
-``'auto'`` (default) builds them explicitly when one round's uplink block :math:`N \times V`
-has at most 4,096 entries.
+directly, :math:`\mathcal{CN}(0, \sigma^2/\|s\|^2)`: each entry of :math:`N s/\|s\|^2` is a
+combination of V independent :math:`\mathcal{CN}(0, \sigma^2)` with squared weights summing to
+:math:`1/\|s\|^2`, so the two give the same distribution for any V. ``'auto'`` (default) builds
+them explicitly when one round's uplink block :math:`N \times V` has at most 4,096 entries.
+
+Two simulations (``method``)
+----------------------------
+``'explicit'``
+    The reference: per round, :math:`w_k` in N-space (:meth:`PrecoderCovariance.sample
+    <nfkg.subspace.PrecoderCovariance.sample>`) and the BS's N-dimensional noise; O(KN)
+    random numbers and the projections of the N-vectors per round.
+``'reduced'``
+    The same joint distribution of :math:`(z_a, z_b, z_e)` over the users, from O(KD)
+    random numbers per round (D <= 2K + a few, below). ``'auto'`` (default) uses it for every
+    :class:`~nfkg.subspace.PrecoderCovariance`, i.e. every registered scheme.
+
+**Derivation (exact, not an approximation).** Let :math:`Q` (``N x D``) be an orthonormal
+basis of the span S of the 2K channels and of the bases of every shape of every user
+(:meth:`PrecoderCovariance.reduce <nfkg.subspace.PrecoderCovariance.reduce>`); :math:`Q_\perp`
+(``N x M``, :math:`M = N - D`) completes it and is never formed.
+
+1. *Precoders.* A span shape :math:`Q_RQ_R^H/r` lies in S. A complement shape
+   :math:`(I - Q_RQ_R^H)/(N - r)` is :math:`Q(I_D - BB^H)Q^H/(N-r) + Q_\perp Q_\perp^H/(N-r)`,
+   :math:`B = Q^HQ_R`, with no cross term since :math:`Q_R \subset S`. Hence
+   :math:`W_k = QC_kQ^H + \sigma_k^2Q_\perp Q_\perp^H` with :math:`C_k = L_kL_k^H` (``D x D``)
+   and :math:`\sigma_k^2 = \sum_{j\ \mathrm{complement}} P_{j,k}/(N - r_{j,k})`, and
+   :math:`w_k = QL_k\xi_k + \sigma_kQ_\perp u_k`, with :math:`\xi_k \sim \mathcal{CN}(0, I_R)`,
+   :math:`u_k \sim \mathcal{CN}(0, I_M)`, all independent (over k too: the users' precoders
+   are drawn independently). For the registered schemes: ``ras`` one beam per user
+   (:math:`\mathbf 1/\sqrt N`, D = 2K + 1, :math:`\sigma_k = 0`); ``mrc`` one beam
+   :math:`f_k/\|f_k\|` (D = 2K); the SVD schemes (``svd``, ``svd-pa``, ``svd-opt``, ``svd-dlpa``,
+   ``svd-maxmin``) two shapes per user, isotropic signal and jamming = complements of
+   2K - 2 and 2K - 1 channels (D = 2K, :math:`\sigma_k > 0`), or beams
+   :math:`P_\perp f_k`, :math:`P_\perp h_k` in the channels' span for matched shaping /
+   targeted jamming (``svd-mf``: two beams, D = 2K, :math:`\sigma_k = 0`). (Where channels
+   nearly align, the bases' round-off outside the channels' span, ~1e-13, can add a direction
+   or two to S; it is kept, so the simulation stays exact, at the cost of a larger D.)
+2. *User and Eve.* :math:`f_i, h_i \in S`, so :math:`f_i^H\sum_k w_k = \sum_k
+   (Q^Hf_i)^HL_k\xi_k`: no :math:`u_k`. Their noise is drawn as in the explicit simulation.
+3. *BS.* :math:`\hat n_a \sim \mathcal{CN}(0, \kappa I_N)`, :math:`\kappa = \sigma_a^2/\|s_a\|^2`;
+   :math:`\nu = Q^H\hat n_a \sim \mathcal{CN}(0, \kappa I_D)` and :math:`\mu = Q_\perp^H\hat n_a
+   \sim \mathcal{CN}(0, \kappa I_M)` are independent (a unitary rotation of white noise), and
+   :math:`g = \sum_i f_i \in S`, so
+   :math:`z_{a_k} = (Q^Hg + \nu)^HL_k\xi_k + \sigma_k\,\mu^Hu_k`.
+4. *The complement.* The M-dimensional vectors enter only through :math:`t_k = \mu^Hu_k`,
+   k = 1..K. Given :math:`\mu`, the :math:`t_k` are independent
+   :math:`\mathcal{CN}(0, \|\mu\|^2)` (the :math:`u_k` are isotropic, independent of
+   :math:`\mu` and of each other), and :math:`\|\mu\|^2/\kappa \sim \mathrm{Gamma}(M, 1)` (a sum
+   of M independent unit exponentials). So :math:`t_k = \sqrt{\kappa G}\,\eta_k` with
+   :math:`G \sim \mathrm{Gamma}(M, 1)` and :math:`\eta_k \sim \mathcal{CN}(0, 1)` independent:
+   one Gamma and K normals per round, exact. The shared G makes the :math:`t_k` uncorrelated but
+   dependent, and :math:`z_a` a Gaussian scale mixture, as in N-space.
+
+Per round the reduced simulation draws :math:`KR + D + K` complex normals and one Gamma
+variable for the BS side (``pilots='explicit'``: the D x V rotated noise block
+:math:`Q^HN_a`, whose entries are again independent, instead of :math:`\nu`; the LS-combined
+complement noise is white, so its norm is Gamma as above), and the same user and Eve noise as
+the explicit simulation. Its samples differ from the explicit ones for the same seed (other
+random numbers), not in distribution; ``tests/test_probing.py`` checks both against the
+engine's covariance, against each other (moments of :math:`|z_a|`, KS test, one-bit KDR).
 
 The covariance of :math:`(z_a, z_b, z_e)` over rounds is the engine's SPEC 3 covariance
 (a test, not an assumption). :math:`z_a` is a Gaussian scale mixture, not Gaussian
@@ -27,7 +84,7 @@ are those of the model.
 
 Reproducibility: rounds are drawn in seed blocks of :data:`BLOCK` rounds, block ``b`` from
 ``SeedSequence(seed, spawn_key=(b,))``; any ``chunk`` (a multiple of the block, the
-rounds held in memory at once) gives the same samples, bit for bit.
+rounds held in memory at once) gives the same samples, bit for bit, with either method.
 
 Contents
 --------
@@ -41,12 +98,14 @@ zadoff_chu
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from .scenario import Scenario
+from .subspace import PrecoderCovariance
 
 __all__ = ["BLOCK", "probe", "Probing", "zadoff_chu", "sample_covariance"]
 
@@ -77,6 +136,8 @@ class Probing:
         ``'explicit'`` or ``'ls'``.
     result : PrecodingResult
         The precoders the rounds were drawn from.
+    method : str
+        ``'reduced'`` or ``'explicit'``: the simulation that drew them.
     """
 
     z_a: np.ndarray
@@ -87,6 +148,7 @@ class Probing:
     seed: int
     pilots: str
     result: Any = field(repr=False, default=None)
+    method: str = "explicit"
 
 
 def _crandn(rng: np.random.Generator, shape: tuple[int, ...], var: float) -> np.ndarray:
@@ -127,9 +189,61 @@ def _block(rng, cov, fh_t, g, s_d, s_a, sb2, se2, sa2, n: int, explicit: bool):
     return z_a, z_b, z_e
 
 
+def _reduced_operator(red, fh: np.ndarray) -> np.ndarray:
+    r"""``(KR, 2K + KD)``: stacked :math:`\xi` ``(n, KR)`` times it gives, per round, the 2K
+    channel projections of :math:`\sum_i w_i` (columns ``:2K``) and every :math:`Q^Hw_k = L_k\xi_k`
+    (columns ``2K:``, user-major). ``fh`` is :math:`[f_1..f_K, h_1..h_K]` ``(N, 2K)``."""
+    k, d, r = red.factors.shape
+    cs = red.coordinates(fh)                                    # Q^H [f, h], (D, 2K)
+    lt = np.swapaxes(red.factors, -1, -2)                       # L_k^T, (K, R, D)
+    proj = (lt @ cs.conj()).reshape(k * r, 2 * k)               # xi_k -> f_i^H w_k, h_i^H w_k
+    own = np.zeros((k * r, k * d), dtype=complex)
+    for i in range(k):
+        own[i * r:(i + 1) * r, i * d:(i + 1) * d] = lt[i]
+    return np.ascontiguousarray(np.concatenate([proj, own], axis=1))
+
+
+def _block_reduced(rng, red, ops, gs, s_d, s_a, sb2, se2, sa2, n: int, explicit: bool):
+    """One seed block of the reduced simulation (module docstring): (z_a, z_b, z_e), ``(n, K)``.
+
+    ``ops`` is :func:`_reduced_operator`, ``gs`` is :math:`Q^H\\sum_i f_i` ``(D,)``. Draw order is
+    fixed: xi, user and Eve noise, the BS noise in the span, then (if there is an isotropic
+    complement part) the Gamma variables and eta.
+    """
+    k, d, r = red.factors.shape
+    xi = _crandn(rng, (n, k * r), 1.0)
+    y = xi @ ops                                                # (n, 2K + KD)
+    fx, hx = y[:, :k], y[:, k:2 * k]                            # f_k^H sum_i w_i, h_k^H sum_i w_i
+    a = y[:, 2 * k:].reshape(n, k, d)                           # Q^H w_k, (n, K, D)
+    v = s_d.size
+    if explicit:
+        ls_d = s_d / np.vdot(s_d, s_d).real
+        ls_a = s_a / np.vdot(s_a, s_a).real
+        nb = _crandn(rng, (n, k, v), sb2)
+        ne = _crandn(rng, (n, k, v), se2)
+        z_b = fx + (nb[..., 0] * ls_d[0] if v == 1 else nb @ ls_d)
+        z_e = hx + (ne[..., 0] * ls_d[0] if v == 1 else ne @ ls_d)
+        na = _crandn(rng, (n, d, v), sa2)                       # Q^H N_a: white again, (n, D, V)
+        nu = na[..., 0] * ls_a[0] if v == 1 else na @ ls_a
+    else:
+        z_b = fx + _crandn(rng, (n, k), sb2 / np.vdot(s_d, s_d).real)
+        z_e = hx + _crandn(rng, (n, k), se2 / np.vdot(s_d, s_d).real)
+        nu = _crandn(rng, (n, d), sa2 / np.vdot(s_a, s_a).real)
+    nu += gs[None, :]                                           # Q^H (sum_i f_i + n_hat)
+    z_a = np.matmul(a, nu.conj()[:, :, None])[..., 0]           # (Q^H z_a)^H Q^H w_k, (n, K)
+    if red.perp_dim > 0 and np.any(red.perp_var > 0):
+        kappa = sa2 / np.vdot(s_a, s_a).real
+        gam = rng.standard_gamma(red.perp_dim, n)               # ||mu||^2 / kappa ~ Gamma(M, 1)
+        eta = _crandn(rng, (n, k), 1.0)                         # mu^H u_k / ||mu||
+        eta *= np.sqrt(kappa * gam)[:, None]
+        eta *= np.sqrt(red.perp_var)[None, :]
+        z_a += eta
+    return z_a, z_b, z_e
+
+
 def probe(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, seed: int = 0,
           shaping: str | None = None, chunk: int = 8 * BLOCK, pilots: str = "auto",
-          progress: Callable[[int], None] | None = None, **options) -> Probing:
+          progress: Callable[[int], None] | None = None, method: str = "auto", **options) -> Probing:
     r"""Monte Carlo probing of one scenario with one scheme (J(4)-(11)).
 
     Parameters
@@ -146,9 +260,17 @@ def probe(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, seed
     chunk : int
         Rounds between progress calls, rounded up to a multiple of :data:`BLOCK`; the
         samples do not depend on it. Memory is bounded by one block (the draws of
-        :data:`BLOCK` rounds, about 16 MB at K = 2, N = 256) plus the ``(T, K)`` results.
+        :data:`BLOCK` rounds: explicit about 16 MB at K = 2, N = 256; reduced well under
+        1 MB) plus the ``(T, K)`` results.
     pilots : {'auto', 'explicit', 'ls'}
-        Build the V-slot pilots and their noise, or draw the LS estimates' noise directly.
+        Build the V-slot pilots and their noise, or draw the LS estimates' noise directly
+        (the same distribution); ``'auto'``: explicit when ``N V <= 4096``.
+    method : {'auto', 'reduced', 'explicit'}
+        ``'reduced'``: the exact simulation in reduced coordinates (module docstring), O(KD)
+        random numbers per round; ``'explicit'``: the N-antenna reference. ``'auto'``
+        (default): reduced whenever the precoders are a
+        :class:`~nfkg.subspace.PrecoderCovariance` (every registered scheme). The two give
+        the same distribution, not the same samples.
     progress : callable, optional
         Called with the number of rounds done after each chunk.
 
@@ -160,11 +282,14 @@ def probe(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, seed
 
     if scenario.batch_shape != ():
         raise ValueError(f"scenario: probing takes one scenario, got batch shape {scenario.batch_shape}")
+    if (isinstance(rounds, (bool, np.bool_)) or not isinstance(rounds, numbers.Real)
+            or not float(rounds).is_integer() or rounds < 1):
+        raise ValueError(f"rounds: must be an integer >= 1, got {rounds!r}")
     rounds = int(rounds)
-    if rounds < 1:
-        raise ValueError(f"rounds: must be at least 1, got {rounds}")
     if pilots not in ("auto", "explicit", "ls"):
         raise ValueError(f"pilots: must be 'auto', 'explicit' or 'ls', got {pilots!r}")
+    if method not in ("auto", "reduced", "explicit"):
+        raise ValueError(f"method: must be 'auto', 'reduced' or 'explicit', got {method!r}")
     res = scheme if isinstance(scheme, PrecodingResult) else precode(scenario, scheme, shaping, **options)
     cov = res.covariance
     f, h = scenario.channels()
@@ -174,6 +299,12 @@ def probe(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, seed
     s_a = zadoff_chu(v) * np.sqrt(float(scenario.p_b))     # ||s_a||^2 = V P_b
     g = f.sum(axis=0)
     fh_t = np.ascontiguousarray(np.concatenate([f, h]).conj().T)
+    reduced = method == "reduced" or (method == "auto" and isinstance(cov, PrecoderCovariance))
+    if reduced:
+        if not isinstance(cov, PrecoderCovariance):
+            raise ValueError(f"method: 'reduced' needs a PrecoderCovariance, got {type(cov).__name__}")
+        red = cov.reduce(fh_t.conj())                      # span of the channels and every shape
+        ops, gs = _reduced_operator(red, fh_t.conj()), red.coordinates(g)
     sb2, se2, sa2 = (float(x) for x in (scenario.sigma2_b, scenario.sigma2_e, scenario.sigma2_a))
     per_chunk = max(1, -(-int(chunk) // BLOCK))
     out = [np.empty((rounds, scenario.n_users), complex) for _ in range(3)]
@@ -183,14 +314,18 @@ def probe(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, seed
         for b in range(c0, min(c0 + per_chunk, n_blocks)):
             n = min(BLOCK, rounds - b * BLOCK)
             rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(b,)))
-            zs = _block(rng, cov, fh_t, g, s_d, s_a, sb2, se2, sa2, n, explicit)
+            if reduced:
+                zs = _block_reduced(rng, red, ops, gs, s_d, s_a, sb2, se2, sa2, n, explicit)
+            else:
+                zs = _block(rng, cov, fh_t, g, s_d, s_a, sb2, se2, sa2, n, explicit)
             for o, z in zip(out, zs):
                 o[b * BLOCK:b * BLOCK + n] = z
             done += n
         if progress is not None:
             progress(done)
     return Probing(*out, scheme=res.scheme, rounds=rounds, seed=int(seed),
-                   pilots="explicit" if explicit else "ls", result=res)
+                   pilots="explicit" if explicit else "ls", result=res,
+                   method="reduced" if reduced else "explicit")
 
 
 def sample_covariance(p: Probing) -> np.ndarray:

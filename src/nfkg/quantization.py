@@ -46,9 +46,23 @@ def stack_real(g: ArrayLike) -> np.ndarray:
     return np.concatenate([g.real, g.imag], axis=0)
 
 
+def _finite(x: np.ndarray, name: str = "g") -> np.ndarray:
+    """``x`` when every entry is finite; ``ValueError`` naming the first NaN or infinity otherwise."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        at = ", ".join(map(str, idx))
+        raise ValueError(f"{name}: the measurements must be finite, got {float(x[idx])!r} at [{at}] of "
+                         "[Re g; Im g] (a NaN has no sign to quantise)")
+    return x
+
+
 def one_bit(g: ArrayLike) -> np.ndarray:
-    r"""J(45): bit 1 where :math:`\bar g_i > 0`, ``uint8`` of shape ``(2T, ...)``."""
-    return (stack_real(g) > 0).astype(np.uint8)
+    r"""J(45): bit 1 where :math:`\bar g_i > 0`, ``uint8`` of shape ``(2T, ...)``.
+
+    A NaN or infinite measurement raises ``ValueError`` (a NaN would silently become bit 0).
+    """
+    return (_finite(stack_real(g)) > 0).astype(np.uint8)
 
 
 def gray_code(n_bits: int) -> np.ndarray:
@@ -98,7 +112,7 @@ def multi_bit(g: ArrayLike, bits: int = 2, guard: float = 0.0, sigma: float | No
         raise ValueError(f"bits: must be 1..8, got {bits}")
     if not 0.0 <= float(guard) < 2.0:
         raise ValueError(f"guard: must be in [0, 2) standard deviations, got {guard}")
-    x = stack_real(np.asarray(g).ravel())
+    x = _finite(stack_real(np.asarray(g).ravel()))
     s = float(np.sqrt(np.mean(x * x))) if sigma is None else float(sigma)
     if not s > 0:
         raise ValueError("sigma: the measurements have zero power")

@@ -41,6 +41,9 @@ Tests (SP 800-22 section)
 Suite
     run_all
         All fifteen tests with their default parameters and a pass/fail per P-value.
+    key_verdict
+        One verdict for one sequence (a key): the applicable tests, Bonferroni and
+        SP 800-22's proportion rule.
 Results
     NistResult, SuiteResult
 
@@ -94,7 +97,7 @@ TEST_NAMES = (
 """The names of the fifteen tests, in SP 800-22's order (also the order of :func:`run_all`)."""
 
 __all__ = ["NistResult", "SuiteResult", "unpack", "length_defaults", "aperiodic_templates", *TEST_NAMES,
-           "run_all", "TEST_NAMES"]
+           "run_all", "key_verdict", "VERDICT_RULE", "NON_OVERLAPPING_MIN_MEAN", "TEST_NAMES"]
 
 
 # --------------------------------------------------------------------------- results
@@ -700,6 +703,11 @@ def _is_aperiodic(t: np.ndarray) -> bool:
     return all(not np.array_equal(t[:k], t[m - k:]) for k in range(1, m))
 
 
+#: Least expected number of matches per block, (M - m + 1)/2^m, of the non-overlapping template test
+#: in strict mode (its chi-square needs near-normal counts; see :func:`non_overlapping_template_matching`).
+NON_OVERLAPPING_MIN_MEAN = 20
+
+
 def non_overlapping_template_matching(bits: ArrayLike, m: int = 9,
                                       templates: str | ArrayLike | Sequence | None = None,
                                       n_blocks: int = 8, strict: bool = True) -> NistResult:
@@ -726,7 +734,9 @@ def non_overlapping_template_matching(bits: ArrayLike, m: int = 9,
     n_blocks : int
         N (8 in the reference code).
     strict : bool
-        Require N <= 100 and M > 0.01 n (SP 800-22 2.7.7).
+        Require N <= 100 and M > 0.01 n (SP 800-22 2.7.7) and at least
+        :data:`NON_OVERLAPPING_MIN_MEAN` expected matches per block,
+        :math:`\mu = (M - m + 1)/2^m \ge 20` (n >= 81,984 for m = 9, N = 8; see Notes).
 
     Returns
     -------
@@ -739,6 +749,13 @@ def non_overlapping_template_matching(bits: ArrayLike, m: int = 9,
     count at every position; all aperiodic templates are then counted at once from the
     histogram of m-bit windows per block. A periodic template supplied by the caller is
     scanned with the restart rule.
+
+    SP 800-22 2.7.7 sets no minimum n, but the chi-square of 2.7.4 takes every count
+    :math:`W_j` as normal with mean :math:`\mu`, which it is not when few matches are
+    expected: with N = 8 and m = 9, P < 0.01 for 3.5 % of random 1,000-bit sequences
+    (:math:`\mu = 0.23`), 2.3 % at 5,000 bits (1.2), 1.5 % at 20,000 bits (4.9) and 1.1 % at
+    100,000 bits (24), measured over all 148 templates of 1,000 sequences each. Strict mode
+    therefore also requires :math:`\mu \ge 20`.
     """
     eps = _bits(bits)
     n = eps.size
@@ -765,6 +782,11 @@ def non_overlapping_template_matching(bits: ArrayLike, m: int = 9,
     if strict and (nb > 100 or bl <= 0.01 * n):
         return _na("non_overlapping_template_matching", par,
                    f"N = {nb} > 100 or M = {bl} <= 0.01 n (SP 800-22 2.7.7)")
+    if strict and lam < NON_OVERLAPPING_MIN_MEAN:
+        n_min = nb * (NON_OVERLAPPING_MIN_MEAN * 2 ** m + m - 1)
+        return _na("non_overlapping_template_matching", par,
+                   f"mu = (M - m + 1)/2^m = {lam:.3g} < {NON_OVERLAPPING_MIN_MEAN} expected matches per block: "
+                   f"too few for the chi-square of SP 800-22 2.7.4 (n >= {n_min:,} for m = {m}, N = {nb})")
     var = bl * (1.0 / 2.0 ** m - (2.0 * m - 1.0) / 2.0 ** (2.0 * m))
     # windows inside each block: positions i*M + j, j = 0..M-m
     w = _windows(eps[:nb * bl], m, cyclic=False)
@@ -1397,5 +1419,116 @@ def run_all(bits: ArrayLike, alpha: float = 0.01, strict: bool = True, by_length
     if by_length:
         m = length_defaults(eps.size)
         options = {serial: {"m": m["serial_m"]}, approximate_entropy: {"m": m["approximate_entropy_m"]}}
-    results = tuple(t(eps, strict=strict, **options.get(t, {})) for t in tests)
+    results = tuple(_run_one(t, eps, strict, options.get(t, {})) for t in tests)
     return SuiteResult(results, float(alpha), int(eps.size))
+
+
+def _run_one(test, eps: np.ndarray, strict: bool, options: dict[str, int]) -> NistResult:
+    """One test of :func:`run_all`: a test that cannot run on the sequence is not applicable, with why."""
+    n = eps.size
+    if test is serial and options.get("m", 16) < 2:  # n < 32: no serial block length m >= 2 fits
+        return _na("serial", {"n": n, "m": options["m"]},
+                   f"n = {n} < 32: no block length m >= 2 with m < floor(log2 n) - 2 (SP 800-22 2.11.7)")
+    try:
+        return test(eps, strict=strict, **options)
+    except ValueError as e:  # any other arithmetic the sequence cannot support: say why, run the rest
+        return _na(test.__name__, {"n": n, **options}, f"cannot run on n = {n} bits ({e})")
+
+
+# --------------------------------------------------------------------------- one verdict per key
+#: How :func:`key_verdict` decides, in one line (printed by ``nfkg nist`` and ``nfkg keygen --json``).
+VERDICT_RULE = ("applicable tests only (SP 800-22 input sizes); a test with one or two P-values fails when one is "
+                "below alpha / (k m) (Bonferroni over the k applicable tests and its m P-values), a test with "
+                "more fails SP 800-22's proportion rule (4.2.1): fewer than 1 - alpha - 3 sqrt(alpha (1 - alpha) / m) "
+                "of its P-values >= alpha")
+
+
+def key_verdict(bits: ArrayLike, alpha: float = 0.01, *, suite: SuiteResult | None = None
+                ) -> tuple[str, dict[str, Any]]:
+    r"""One SP 800-22 verdict for one bit sequence (a key): ``'passed'``, ``'failed'`` or ``'not applicable'``.
+
+    Only the tests applicable to the sequence's length count (:func:`run_all` in strict
+    mode: each test's "Input Size Recommendation" of SP 800-22 section 2). With k of them:
+
+    * a test with one or two P-values (m <= 2) fails when one of them is below
+      :math:`\alpha/(k m)`: Bonferroni over the tests and their P-values, so that a random
+      sequence fails the whole family with probability at most :math:`\alpha` (SP 800-22
+      gives a level per P-value, not a rule for one sequence under several tests; at
+      :math:`\alpha` each, the nine tests applicable at 1,000 bits would fail about 9 % of
+      random keys);
+    * a test with more P-values (148 templates, 8 or 18 excursion states) fails SP 800-22's
+      proportion rule (section 4.2.1): fewer than
+      :math:`1 - \alpha - 3\sqrt{\alpha(1-\alpha)/m}` of its P-values are at least
+      :math:`\alpha` (demanding all of them would fail 1 - 0.99^148 = 77 % of random keys).
+
+    The sequence fails when one applicable test fails; with no applicable test (fewer
+    than 32 bits) the verdict is ``'not applicable'``. Random sequences of 1,000, 5,000
+    and 20,000 bits (no multi-P-value test applies) fail at 0.5 % each
+    (``benchmarks/bench_nist_verdict.py``, BENCHMARKS.md). From about 82,000 bits the
+    template test applies and from 10^6 bits the excursion tests; the proportion rule, made
+    for the proportion of *sequences* passing one test, is looser on the correlated P-values
+    of one sequence: 3.0 % of random 100,000-bit keys and 9.0 % of 10^6-bit keys fail
+    (BENCHMARKS.md).
+
+    Parameters
+    ----------
+    bits : array_like of 0/1, ``(n,)``
+        The sequence.
+    alpha : float
+        Significance level in (0, 1).
+    suite : SuiteResult, optional
+        ``run_all(bits, alpha=alpha)`` when already computed (it is not recomputed; ``bits``
+        may then be None).
+
+    Returns
+    -------
+    verdict : str
+        ``'passed'``, ``'failed'`` or ``'not applicable'``.
+    details : dict
+        ``n``, ``alpha``, ``rule`` (:data:`VERDICT_RULE`), ``applicable`` (k), ``failed``
+        (names of the failing tests) and ``tests``: per test its ``name``, ``applicable``,
+        ``reason``, ``p_values`` (how many), ``passed`` (how many are >= alpha), the
+        ``rule`` applied (``'bonferroni'`` or ``'proportion'``) with its ``threshold``
+        (the least P-value, or the least proportion), and its ``verdict``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> key_verdict(np.random.default_rng(0).integers(0, 2, 20_000, dtype=np.uint8))[0]
+    'passed'
+    >>> v, d = key_verdict(np.zeros(20_000, np.uint8))
+    >>> v, d["failed"][:2]
+    ('failed', ['frequency', 'block_frequency'])
+    >>> key_verdict(np.ones(20, np.uint8))[0]
+    'not applicable'
+    """
+    if suite is None:
+        suite = run_all(bits, alpha=alpha)
+    elif suite.alpha != alpha:
+        raise ValueError(f"suite: computed at alpha = {suite.alpha}, not {alpha}")
+    applied = [r for r in suite.results if r.applicable]
+    k = len(applied)
+    tests: list[dict[str, Any]] = []
+    failed: list[str] = []
+    for r in suite.results:
+        entry: dict[str, Any] = {"name": r.name, "applicable": r.applicable, "reason": r.reason,
+                                 "p_values": len(r.p_values), "passed": sum(r.passed(alpha))}
+        if not r.applicable:
+            entry.update(rule=None, threshold=None, verdict="not applicable")
+        else:
+            m = len(r.p_values)
+            if m <= 2:
+                level = alpha / (k * m)
+                ok = min(r.p_values) >= level
+                entry.update(rule="bonferroni", threshold=level)
+            else:
+                least = 1.0 - alpha - 3.0 * math.sqrt(alpha * (1.0 - alpha) / m)
+                ok = entry["passed"] / m >= least
+                entry.update(rule="proportion", threshold=least)
+            entry["verdict"] = "passed" if ok else "failed"
+            if not ok:
+                failed.append(r.name)
+        tests.append(entry)
+    verdict = "not applicable" if k == 0 else "failed" if failed else "passed"
+    return verdict, {"n": suite.n, "alpha": suite.alpha, "rule": VERDICT_RULE, "applicable": k,
+                     "failed": failed, "tests": tests}

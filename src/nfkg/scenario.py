@@ -30,7 +30,21 @@ from .limits import (LimitError, check, check_array, check_clearance, check_coun
                      check_watts, numbers)
 from .units import dbm_2_watt
 
-__all__ = ["Scenario"]
+__all__ = ["Scenario", "require_scenario"]
+
+
+def require_scenario(scenario: object, name: str = "scenario") -> "Scenario":
+    """``scenario`` itself when it is a :class:`Scenario`; a ``TypeError`` naming the argument otherwise.
+
+    >>> require_scenario(None)
+    Traceback (most recent call last):
+    ...
+    TypeError: scenario: expected an nfkg.Scenario (e.g. nfkg.load_scenario("s.toml")), got None
+    """
+    if not isinstance(scenario, Scenario):
+        got = "None" if scenario is None else f"{type(scenario).__name__}"
+        raise TypeError(f"{name}: expected an nfkg.Scenario (e.g. nfkg.load_scenario(\"s.toml\")), got {got}")
+    return scenario
 
 
 def _arr(x: ArrayLike) -> np.ndarray:

@@ -47,7 +47,8 @@ users[k].psi, eves[k].psi rad      (required)   -pi/2 ... pi/2
 =======================  ========  ===========  ======================================
 
 Every node must also be at least 1 mm from every antenna of the array (else
-``users[0]: sits on an antenna of the array ...``).
+``users[0]: sits on an antenna of the array ...``). A file is at most 16 MiB
+(:data:`MAX_FILE_BYTES`); a larger one is refused without reading it whole.
 
 Contents
 --------
@@ -82,6 +83,7 @@ __all__ = [
     "ScenarioConfig",
     "DBM_RANGE",
     "NOISE_DBM_RANGE",
+    "MAX_FILE_BYTES",
     "parse_config",
     "load_config",
     "parse_scenario",
@@ -127,6 +129,24 @@ class ScenarioError(ValueError):
 
 def _one_line(text: str) -> str:
     return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+# --------------------------------------------------------------------------- reading
+#: Most bytes of a scenario or sweep file (16 MiB); a larger file (or /dev/zero) is refused unread.
+MAX_FILE_BYTES = 16 * 2**20
+
+
+class FileTooLarge(ValueError):
+    """A file over :data:`MAX_FILE_BYTES`: ``'larger than 16 MiB, the most a scenario file may hold'``."""
+
+
+def read_limited(path: str | os.PathLike, limit: int = MAX_FILE_BYTES, what: str = "a scenario file") -> bytes:
+    """The bytes of ``path``, reading at most ``limit + 1`` of them; :class:`FileTooLarge` beyond ``limit``."""
+    with open(path, "rb") as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise FileTooLarge(f"larger than {limit / 2**20:g} MiB ({limit:,} bytes), the most {what} may hold")
+    return raw
 
 
 # --------------------------------------------------------------------------- validators
@@ -372,8 +392,9 @@ def load_config(path: str | os.PathLike) -> ScenarioConfig:
     """
     name = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_limited(path).decode("utf-8"))
+    except FileTooLarge as e:
+        raise ScenarioError(str(e), source=name) from None
     except FileNotFoundError:
         raise ScenarioError("no such file", source=name) from None
     except IsADirectoryError:

@@ -21,6 +21,11 @@ Shape
     A unit-trace covariance shape (span or complement), batched.
 PrecoderCovariance
     Per-user :math:`W_k = \sum_j P_{j,k} R_{j,k}` of N-space shapes (sampling precoders).
+ReducedPrecoders
+    The same covariances in reduced coordinates (:meth:`PrecoderCovariance.reduce`): a
+    D-dimensional part on the span of the shapes' bases (and any given vectors) and an
+    isotropic part on its complement, for the exact reduced simulation of
+    :mod:`nfkg.probing`.
 svd_shapes
     J(13)-(16) in N-space by thin SVDs: the independent counterpart of
     :func:`nfkg.reduced.svd_views`, used to sample SVD precoders and in the tests.
@@ -34,7 +39,7 @@ import numpy as np
 
 from .reduced import check_svd_options
 
-__all__ = ["orthonormal_basis", "project_out", "Shape", "PrecoderCovariance", "svd_shapes"]
+__all__ = ["orthonormal_basis", "project_out", "Shape", "PrecoderCovariance", "ReducedPrecoders", "svd_shapes"]
 
 
 def orthonormal_basis(a: np.ndarray, rtol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -223,6 +228,127 @@ class PrecoderCovariance:
         return sum(np.sqrt(self.powers[..., j, None]) * sh.sample(rng, size)
                    for j, sh in enumerate(self.shapes))
 
+    def reduce(self, vectors: np.ndarray | None = None, rtol: float | None = None) -> "ReducedPrecoders":
+        r"""The covariances in reduced coordinates: :math:`W_k = QC_kQ^H + \sigma_k^2(I - QQ^H)`.
+
+        :math:`Q` (``N x D``) is an orthonormal basis of the span of every shape's basis (all
+        users) and of ``vectors``. A span shape :math:`Q_RQ_R^H/r` lies in it; a complement
+        shape splits into :math:`Q(I_D - BB^H)Q^H/(N-r)` with :math:`B = Q^HQ_R` plus
+        :math:`(I - QQ^H)/(N-r)`, with no cross term because :math:`Q_R` lies in the span. So
+        :math:`C_k = \sum_j P_{j,k}\tilde R_{j,k}` (``D x D``) and
+        :math:`\sigma_k^2 = \sum_{j\ \mathrm{complement}} P_{j,k}/(N - r_{j,k})` give
+        :math:`W_k` exactly (to round-off), whatever the shapes.
+
+        Parameters
+        ----------
+        vectors : ndarray, shape ``(N, M)``, optional
+            Further columns the span must contain (the channels, for probing).
+        rtol : float, optional
+            Rank tolerance of the span, on unit-normalised columns
+            (:func:`orthonormal_basis`; default ``max(N, m) * eps``).
+
+        Returns
+        -------
+        ReducedPrecoders
+
+        Raises
+        ------
+        ValueError
+            If the covariance is batched beyond the users' axis (powers not ``(K, J)``).
+        """
+        if self.powers.ndim != 2:
+            raise ValueError(f"reduce: takes one scenario's covariances, powers (K, J), got {self.powers.shape}")
+        n_users = self.powers.shape[0]
+        n_ant = self.shapes[0].n_ant
+        cols = [np.moveaxis(np.broadcast_to(sh.basis, (n_users, n_ant, sh.basis.shape[-1])), 0, 1)
+                .reshape(n_ant, -1) for sh in self.shapes]
+        if vectors is not None:
+            cols.append(np.asarray(vectors, dtype=complex).reshape(n_ant, -1))
+        a = np.concatenate(cols, axis=1)
+        norm = np.linalg.norm(a, axis=0)
+        a = a / np.where(norm > 0, norm, 1.0)
+        q, rank = orthonormal_basis(a, rtol)
+        q = np.ascontiguousarray(q[:, :int(rank)])            # the kept columns come first (SVD order)
+        d = q.shape[1]
+        cov = np.zeros((n_users, d, d), dtype=complex)
+        perp = np.zeros(n_users)
+        eye = np.eye(d)
+        for j, sh in enumerate(self.shapes):
+            b = np.einsum("nd,...nm->...dm", q.conj(), np.broadcast_to(sh.basis, (n_users, n_ant, sh.basis.shape[-1])))
+            bb = b @ np.swapaxes(b.conj(), -1, -2)            # Q^H Q_R Q_R^H Q, (K, D, D)
+            w = np.broadcast_to(self.powers[:, j] * sh._scale(), (n_users,))
+            if sh.complement:
+                cov += w[:, None, None] * (eye - bb)
+                perp += w
+            else:
+                cov += w[:, None, None] * bb
+        cov = 0.5 * (cov + np.swapaxes(cov.conj(), -1, -2))
+        lam, vec = np.linalg.eigh(cov)                        # ascending
+        lam = np.maximum(lam, 0.0)
+        top = lam[:, -1:] if d else np.zeros((n_users, 1))
+        tol = 64 * max(d, 1) * np.finfo(float).eps * top       # round-off of I - BB^H: drop, not draw
+        r = int(np.max(np.sum(lam > tol, axis=-1))) if d else 0
+        factors = vec[:, :, d - r:] * np.sqrt(lam[:, None, d - r:])
+        return ReducedPrecoders(q, np.ascontiguousarray(factors), perp)
+
+
+@dataclass(frozen=True)
+class ReducedPrecoders:
+    r"""Precoder covariances :math:`W_k = QL_kL_k^HQ^H + \sigma_k^2(I - QQ^H)` (one scenario).
+
+    A precoder :math:`w_k \sim \mathcal{CN}(0, W_k)` is :math:`QL_k\xi_k + \sigma_k u_k` with
+    :math:`\xi_k \sim \mathcal{CN}(0, I_R)` and :math:`u_k` isotropic on the complement of the
+    span of Q (``N - D`` dimensions), independent. Built by :meth:`PrecoderCovariance.reduce`.
+
+    Attributes
+    ----------
+    basis : ndarray, ``(N, D)``
+        Orthonormal columns Q.
+    factors : ndarray, ``(K, D, R)``
+        :math:`L_k`: the component of :math:`w_k` in the span, in Q's coordinates.
+    perp_var : ndarray, ``(K,)``
+        :math:`\sigma_k^2`: power per dimension of the isotropic part on the complement.
+    """
+
+    basis: np.ndarray
+    factors: np.ndarray
+    perp_var: np.ndarray
+
+    @property
+    def n_ant(self) -> int:
+        return self.basis.shape[0]
+
+    @property
+    def dim(self) -> int:
+        """D, the dimension of the span."""
+        return self.basis.shape[1]
+
+    @property
+    def perp_dim(self) -> int:
+        """N - D, the dimension of the complement."""
+        return self.n_ant - self.dim
+
+    def coordinates(self, x: np.ndarray) -> np.ndarray:
+        """:math:`Q^Hx` of vectors ``x`` ``(N, ...)``: ``(D, ...)``."""
+        return np.tensordot(self.basis.conj(), x, axes=(0, 0))
+
+    def gram(self, x: np.ndarray) -> np.ndarray:
+        r"""All bilinear forms :math:`x_p^H W_k x_q`, ``(K, M, M)`` for ``x`` ``(N, M)`` (any x)."""
+        c = self.coordinates(x)                                          # (D, M)
+        lc = np.einsum("kdr,dm->krm", self.factors.conj(), c)            # L_k^H Q^H x
+        low = np.einsum("krp,krq->kpq", lc.conj(), lc)
+        perp = x.conj().T @ x - c.conj().T @ c
+        return low + self.perp_var[:, None, None] * perp[None]
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` precoders in N-space, ``(size, K, N)`` (for checks; O(N) per precoder)."""
+        k, d, r = self.factors.shape
+        xi = _crandn(rng, (size, k, r))
+        w = np.einsum("nd,kdr,skr->skn", self.basis, self.factors, xi)
+        u = _crandn(rng, (size, k, self.n_ant))
+        u = u - np.einsum("nd,skd->skn", self.basis, np.einsum("nd,skn->skd", self.basis.conj(), u))
+        return w + np.sqrt(self.perp_var)[:, None] * u
+
 
 def _stack_except(a: np.ndarray, k_axis_len: int) -> np.ndarray:
     """``(..., K, N)`` -> ``(..., K, N, K-1)``: for each k the other users' vectors as columns."""
@@ -232,12 +358,17 @@ def _stack_except(a: np.ndarray, k_axis_len: int) -> np.ndarray:
     return np.moveaxis(cols, -2, -3)
 
 
-def _residual(x: np.ndarray, q: np.ndarray, rtol: float | None) -> np.ndarray:
+def _residual(x: np.ndarray, q: np.ndarray, rtol: float | None, rank: np.ndarray | None = None) -> np.ndarray:
     """``P_perp x``, set to 0 where it is round-off (below the rank tolerance times ``||x||``),
-    so that a beam is never a normalised round-off direction (e.g. targeted jamming at N = 2K-1)."""
+    so that a beam is never a normalised round-off direction (e.g. targeted jamming at N = 2K-1).
+
+    Where the basis spans all of C^N (``rank == N``) the complement is empty and the residual is
+    exactly 0: its round-off depends on the BLAS kernels (seen above the tolerance on AMD EPYC)."""
     res = project_out(x, q)
     tol = max(x.shape[-1], q.shape[-1]) * np.finfo(float).eps if rtol is None else rtol
     small = np.linalg.norm(res, axis=-1) <= tol * np.linalg.norm(x, axis=-1)
+    if rank is not None:
+        small = small | (np.asarray(rank) >= x.shape[-1])
     return np.where(small[..., None], 0.0, res)
 
 
@@ -281,11 +412,11 @@ def svd_shapes(
     if shaping == "isotropic":
         signal = Shape(q_k, rank_k, complement=True)
     else:
-        signal = Shape.beam(_residual(f, q_k, rtol))
+        signal = Shape.beam(_residual(f, q_k, rtol, rank_k))
     if jamming == "isotropic":
         jam = Shape(q_e, rank_e, complement=True)
     else:
-        jam = Shape.beam(_residual(h, q_e, rtol))
+        jam = Shape.beam(_residual(h, q_e, rtol, rank_e))
     return signal, jam
 
 
