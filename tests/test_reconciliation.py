@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from nfkg.reconciliation import (binary_entropy, efficiency, extend_code, make_code, reconcile)
+from nfkg import reconciliation as rec
+from nfkg.reconciliation import (DEGREE_TABLE, SOFT_DEGREE_TABLE, binary_entropy, clear_code_cache, code_cache_info,
+                                 decode, degree_profile, efficiency, extend_code, make_code, reconcile)
 
 
 def _syndrome_numpy(H, x):
@@ -27,6 +29,30 @@ def _pair(n, kdr, seed):
     a = rng.integers(0, 2, n).astype(np.uint8)
     e = (rng.random(n) < kdr).astype(np.uint8)
     return a, a ^ e
+
+
+def _soft_pair(n, h, seed):
+    """Calibrated soft information: p_i = Phi(-c U_i) (U uniform: distance to a quantiser
+    threshold), the user's bit flipped with probability p_i; mean h2(p_i) ~ h."""
+    from scipy.optimize import brentq
+    from scipy.special import ndtr
+    u = (np.arange(4000) + 0.5) / 4000
+    c = brentq(lambda c: float(np.mean(binary_entropy(ndtr(-c * u)))) - h, 1e-6, 1e4)
+    rng = np.random.default_rng(seed)
+    p = ndtr(-c * rng.random(n))
+    a = rng.integers(0, 2, n).astype(np.uint8)
+    return a, a ^ (rng.random(n) < p).astype(np.uint8), p
+
+
+def _accounting(r, n):
+    """Invariants of every Reconciled."""
+    assert r.bits.dtype == np.uint8 and r.bits.shape == (n,)
+    assert r.increments == len(r.rate_history)
+    if r.disclosed:
+        assert r.success and r.leaked_bits == n and r.code.m == n and r.rate_history[-1] == n
+    else:
+        assert r.leaked_bits == sum(r.rate_history) == r.code.m
+        assert r.rate_history == r.code.blocks
 
 
 # ---------------------------------------------------------------------------- entropy, efficiency
@@ -92,7 +118,7 @@ def test_extend_code_keeps_rows_and_balances_columns():
     assert set(np.unique(ext.H.data).tolist()) == {1}
     cw = np.asarray(ext.H.sum(axis=0)).ravel()
     assert cw.sum() == 3 * 2000 + 1200 and cw.min() == 3 and cw.max() <= 5
-    assert _four_cycles(ext.H) == 0
+    assert _four_cycles(code.H) == 0                          # the base code; extensions keep some
     again = extend_code(extend_code(code, 50), 50)
     assert (again.H != ext.H).nnz == 0
 
@@ -100,8 +126,8 @@ def test_extend_code_keeps_rows_and_balances_columns():
 def test_code_validation():
     with pytest.raises(ValueError, match="m must"):
         make_code(100, 0, seed=0)
-    with pytest.raises(ValueError, match="largest column weight"):
-        make_code(100, 2, seed=0, column_weight=3)
+    with pytest.raises(ValueError, match="column_weight must be at least 1"):
+        make_code(100, 2, seed=0, column_weight=0)
     with pytest.raises(ValueError, match="m_extra"):
         extend_code(make_code(100, 50, seed=0), 51)
 
@@ -203,3 +229,188 @@ def test_same_seed_same_result():
 def test_reconcile_validation(args, match):
     with pytest.raises(ValueError, match=match):
         reconcile(*args, seed=0)
+
+
+# ---------------------------------------------------------------------------- every size, every rate
+
+def _profiles():
+    return [3, 1, 7] + [dict(p) for _, p in DEGREE_TABLE] + [dict(p) for _, p in SOFT_DEGREE_TABLE]
+
+
+@pytest.mark.parametrize("column_weight", _profiles(), ids=str)
+def test_make_code_works_for_every_m(column_weight):
+    n = 40
+    for m in range(1, n + 1):
+        code = make_code(n, m, seed=m, column_weight=column_weight, cache=False)
+        H = code.H
+        assert H.shape == (m, n) and set(np.unique(H.data).tolist()) <= {1}
+        cw = np.asarray(H.sum(axis=0)).ravel()
+        assert cw.min() >= 1 and cw.max() <= m                  # degrees capped at m, no repeated edge
+        assert np.asarray(H.sum(axis=1)).ravel().min() >= 1     # no empty row
+        if m < n:
+            ext = extend_code(code, 1, cache=False)
+            assert (ext.H[:m] != H).nnz == 0 and set(np.unique(ext.H.data).tolist()) == {1}
+
+
+def test_make_code_small_m_regression():
+    """KDR ~2e-4 with soft information: few rows, degree-12 columns (was: RuntimeError)."""
+    for n, m in ((10_000, 12), (20_000, 30), (40_000, 60), (20_000, 1), (20_000, 2)):
+        code = make_code(n, m, seed=5, column_weight=DEGREE_TABLE[0][1], cache=False)
+        cw = np.asarray(code.H.sum(axis=0)).ravel()
+        assert code.H.shape == (m, n) and cw.max() <= m and set(np.unique(code.H.data).tolist()) == {1}
+
+
+def test_degree_two_columns_form_no_cycle():
+    n, m = 4000, 900
+    code = make_code(n, m, seed=3, column_weight={2: 0.2, 3: 0.7, 8: 0.1}, cache=False)
+    H = code.H.tocsc()
+    two = np.flatnonzero(np.diff(H.indptr) == 2)
+    assert two.size == 800
+    # degree-2 columns as edges between their two rows: a forest has #edges = #nodes - #components
+    import scipy.sparse.csgraph as csg
+    ends = H.indices[H.indptr[two][:, None] + np.arange(2)]
+    g = np.zeros((m, m))
+    g[ends[:, 0], ends[:, 1]] = 1
+    nodes = np.unique(ends)
+    k, _ = csg.connected_components(g[np.ix_(nodes, nodes)], directed=False)
+    assert two.size == nodes.size - k
+
+
+def test_degree_profile_caps_degree_two():
+    for soft in (False, True):
+        for h in (0.0, 1e-4, 0.01, 0.05, 0.2, 0.5, 0.9, 1.0):
+            prof = degree_profile(h, soft)
+            assert abs(sum(prof.values()) - 1) < 1e-9 and prof.get(2, 0.0) <= h + 1e-12
+
+
+KDRS = (0.0, 1e-5, 1e-4, 2e-4, 1e-3, 1e-2, 0.1, 0.3, 0.5)
+
+
+@pytest.mark.parametrize("soft", [False, True], ids=["hard", "soft"])
+@pytest.mark.parametrize("n", [1000, 20_000])
+def test_reconcile_never_raises_over_the_kdr_grid(n, soft):
+    """Every KDR from 0 to 0.5, hard and soft p_err: a result with consistent accounting (the
+    protocol's schedule; few BP iterations, so this checks robustness, not efficiency)."""
+    for kdr in KDRS:
+        for seed in (0, 1):
+            rng = np.random.default_rng([n, seed, int(kdr * 1e6)])
+            a = rng.integers(0, 2, n).astype(np.uint8)
+            p = np.minimum(rng.exponential(kdr, n), 0.5) if soft else np.full(n, kdr)
+            b = a ^ (rng.random(n) < p).astype(np.uint8)
+            r = reconcile(a, b, p if soft else kdr, seed=seed, f_start=1.25, f_step=0.25, f_max=3.0, max_iter=8)
+            _accounting(r, n)
+            if kdr == 0:
+                assert r.success and r.leaked_bits == 0 and r.code.m == 0
+            if r.success and not r.disclosed:
+                np.testing.assert_array_equal(r.code.syndrome(r.bits), r.code.syndrome(a))
+
+
+def test_low_kdr_soft_information_regression():
+    """The reported failure: KDR ~2e-4, soft information, n = 20,000 (was: RuntimeError)."""
+    n = 20_000
+    rng = np.random.default_rng(12)
+    a = rng.integers(0, 2, n).astype(np.uint8)
+    p = np.minimum(rng.exponential(2e-4, n), 0.5)
+    b = a ^ (rng.random(n) < p).astype(np.uint8)
+    r = reconcile(a, b, p, seed=4, f_start=1.25, f_step=0.1, f_max=3.0, max_iter=50)
+    _accounting(r, n)
+    assert r.success, r.message
+    np.testing.assert_array_equal(r.bits, a)
+
+
+def test_zero_entropy_sends_nothing():
+    n = 5000
+    a, _ = _pair(n, 0.0, seed=3)
+    for p in (0.0, np.zeros(n)):
+        r = reconcile(a, a.copy(), p, seed=1)
+        assert r.success and r.leaked_bits == 0 and r.increments == 0 and r.rate_history == ()
+        assert r.code.m == 0 and r.code.n == n and r.f == 1.0 and not r.disclosed
+        np.testing.assert_array_equal(r.bits, a)
+        np.testing.assert_array_equal(decode(r.code, r.code.syndrome(a), a, p), a)   # Eve: her own bits
+
+
+def test_full_entropy_is_disclosed():
+    n = 3000
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 2, n).astype(np.uint8)
+    b = rng.integers(0, 2, n).astype(np.uint8)
+    r = reconcile(a, b, 0.5, seed=1)
+    assert r.disclosed and r.success and r.leaked_bits == n and r.rate_history == (n,) and r.f == 1.0
+    np.testing.assert_array_equal(r.bits, a)
+    np.testing.assert_array_equal(decode(r.code, r.code.syndrome(a), b, 0.5), a)    # Eve reads x_a
+    # the schedule reaching n rows after a failed syndrome: disclosed, leak capped at n
+    a2, b2 = _pair(n, 0.2, seed=4)
+    r2 = reconcile(a2, b2, 0.2, seed=1, f_start=0.8, f_step=0.6, f_max=2.0)   # 1733, then 3032 >= n rows
+    assert r2.disclosed and r2.leaked_bits == n and r2.increments == 2 and r2.rate_history[-1] == n
+    np.testing.assert_array_equal(r2.bits, a2)
+
+
+def test_code_cache_reuses_codes():
+    clear_code_cache()
+    c1 = make_code(3000, 700, seed=9, column_weight={2: 0.2, 3: 0.65, 12: 0.15})
+    c2 = make_code(3000, 700, seed=9, column_weight={2: 0.2, 3: 0.65, 12: 0.15})
+    assert c1 is c2 and code_cache_info()["hits"] == 1
+    e1, e2 = extend_code(c1, 40), extend_code(c2, 40)
+    assert e1 is e2
+    fresh = make_code(3000, 700, seed=9, column_weight={2: 0.2, 3: 0.65, 12: 0.15}, cache=False)
+    assert fresh is not c1 and (fresh.H != c1.H).nnz == 0                     # same matrix either way
+    assert (extend_code(fresh, 40).H != e1.H).nnz == 0
+    # reconcile of equal-rate blocks with one code seed builds the chain once
+    a, b = _pair(3000, 0.05, seed=1)
+    r1 = reconcile(a, b, 0.05, seed=9)
+    misses = code_cache_info()["misses"]
+    r2 = reconcile(*_pair(3000, 0.05, seed=2), 0.05, seed=9)
+    assert code_cache_info()["misses"] - misses <= max(0, r2.increments - r1.increments)
+    assert r2.code.H[: r1.code.m].nnz == 0 or (r2.code.H[: min(r1.code.m, r2.code.m)] !=
+                                                r1.code.H[: min(r1.code.m, r2.code.m)]).nnz == 0
+    clear_code_cache(0)                                                      # disabled
+    assert make_code(300, 70, seed=1) is not make_code(300, 70, seed=1)
+    clear_code_cache(rec.CODE_CACHE_BYTES)
+    assert code_cache_info()["entries"] == 0
+
+
+@pytest.mark.parametrize("bp_method, alpha", [("product_sum", 0.75), ("minimum_sum", 0.75), ("minimum_sum", 0.0)])
+def test_numpy_and_ldpc_decoders_agree(bp_method, alpha):
+    n = 4000
+    a, b, p = _soft_pair(n, 0.2, seed=6)
+    h = float(np.mean(binary_entropy(p)))
+    code = make_code(n, int(1.3 * n * h), seed=2, column_weight=degree_profile(h, soft=True))
+    s = code.syndrome(a)
+    x_np = decode(code, s, b, p, bp_method=bp_method, ms_scaling_factor=alpha, decoder="numpy", max_iter=200)
+    x_ld = decode(code, s, b, p, bp_method=bp_method, ms_scaling_factor=alpha, decoder="ldpc", max_iter=200)
+    np.testing.assert_array_equal(x_np, a)
+    np.testing.assert_array_equal(x_ld, a)
+
+
+def test_warm_start_and_restart_both_decode():
+    n = 10_000
+    a, b, p = _soft_pair(n, 0.3, seed=8)
+    warm = reconcile(a, b, p, seed=5, f_start=0.95, f_step=0.03)
+    cold = reconcile(a, b, p, seed=5, f_start=0.95, f_step=0.03, restart=True)
+    ldpc = reconcile(a, b, p, seed=5, f_start=0.95, f_step=0.03, decoder="ldpc")
+    for r in (warm, cold, ldpc):
+        assert r.success and r.increments > 1, r.message
+        np.testing.assert_array_equal(r.bits, a)
+        _accounting(r, n)
+    assert warm.leaked_bits <= cold.leaked_bits + 0.06 * n * 0.3
+
+
+def test_soft_information_efficiency():
+    """Calibrated soft inputs at n = 2 10^4 reach f <= 1.15 with the fine schedule."""
+    n = 20_000
+    for h in (0.1, 0.5):
+        a, b, p = _soft_pair(n, h, seed=int(h * 100))
+        r = reconcile(a, b, p, seed=3, f_start=1.0, f_step=0.02, f_max=2.0)
+        assert r.success, r.message
+        np.testing.assert_array_equal(r.bits, a)
+        assert r.f <= 1.15
+
+
+def test_decoder_validation():
+    a, b = _pair(100, 0.1, seed=0)
+    with pytest.raises(ValueError, match="decoder must be"):
+        reconcile(a, b, 0.1, seed=0, decoder="gpu")
+    with pytest.raises(ValueError, match="parallel"):
+        reconcile(a, b, 0.1, seed=0, decoder="numpy", schedule="serial")
+    with pytest.raises(ValueError, match="schedule must be"):
+        reconcile(a, b, 0.1, seed=0, schedule="random")

@@ -178,34 +178,18 @@ def _int_seed(ss: np.random.SeedSequence) -> int:
 
 
 def _nist(key: np.ndarray, alpha: float = 0.01) -> str:
-    r"""SP 800-22 verdict of one key: ``'passed'``, ``'failed'`` or ``'too short'``.
+    """SP 800-22 verdict of one key: ``'passed'``, ``'failed'`` or ``'too short'``.
 
-    A test with one P-value (or two: serial, cumulative sums) passes when each is at least
-    ``alpha``. A test with many (148 templates, 8 or 18 excursion states) passes when the
-    proportion of its P-values at least ``alpha`` is within SP 800-22's 3-sigma interval
-    (section 4.2.1): :math:`\hat p \ge 1 - \alpha - 3\sqrt{\alpha(1-\alpha)/m}`; demanding all of
-    them would fail about 1 - 0.99^148 = 77 % of perfectly random keys.
+    :func:`nfkg.randomness.key_verdict`: only the tests applicable at the key's length, with
+    SP 800-22's proportion rule for the tests with many P-values; ``'too short'`` below
+    :data:`NIST_MIN_BITS` bits or when no test applies.
     """
     if key.size < NIST_MIN_BITS:
         return "too short"
-    from . import randomness
+    from .randomness import key_verdict
 
-    if hasattr(randomness, "key_verdict"):
-        verdict = randomness.key_verdict(key, alpha=alpha)[0]
-        return "too short" if verdict == "not applicable" else verdict
-    suite = randomness.run_all(key, alpha=alpha)
-    applied = [r for r in suite.results if r.applicable]
-    if not applied:
-        return "too short"
-    for r in applied:
-        ok = np.asarray(r.passed(alpha), bool)
-        m = ok.size
-        if m <= 2:
-            if not ok.all():
-                return "failed"
-        elif ok.mean() < 1 - alpha - 3 * math.sqrt(alpha * (1 - alpha) / m):
-            return "failed"
-    return "passed"
+    verdict = key_verdict(key, alpha=alpha)[0]
+    return "too short" if verdict == "not applicable" else verdict
 
 
 # ------------------------------------------------------------------------------------------

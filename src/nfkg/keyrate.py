@@ -186,5 +186,5 @@ def save_keyrate(data: KeyrateData, out_dir: str | os.PathLike, formats: Sequenc
                 Line2D([], [], color="tab:blue", marker="o", mfc="none", ls="none", label="same, AEP finite-size term"),
                 Line2D([], [], color="tab:red", marker="s", ls="--", label="achieved: one-bit, from the BS")]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
-    fig.tight_layout(rect=(0, 0.6 / (3.2 * len(geos) + 0.6) + 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / (3.2 * len(geos) + 0.6), 1, 1))
     return write_figure(fig, data, out_dir, formats)

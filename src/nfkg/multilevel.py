@@ -238,14 +238,6 @@ def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: 
     return np.clip(out, 0.0, 1.0)
 
 
-def _options_for(options: dict, h: float, n: int) -> dict:
-    """Reconciliation options of one level: a low-degree code where the first syndrome is short
-    (the irregular profiles' degree-12 columns need many rows)."""
-    if "column_weight" in options or options.get("f_start", 1.1) * n * h >= 256:
-        return options
-    return {**options, "column_weight": {2: 0.3, 3: 0.7}}
-
-
 def _h2_mean(p_err: np.ndarray) -> float:
     from .reconciliation import binary_entropy
 
@@ -331,7 +323,7 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
         elif float(p_err.sum()) < SKIP_ERRORS:
             bits, action, leak, succ, rec = guess, "skipped", 0, True, None
         else:
-            rec = reconcile(truth, guess, p_err, int(seed) + i, **_options_for(options, h, n))
+            rec = reconcile(truth, guess, p_err, int(seed) + i, **options)
             bits, action, leak, succ = rec.bits, "coded", int(rec.leaked_bits), bool(rec.success)
         leaked += leak
         rec_levels.append(LevelOutcome(i, action, leak, h, errs, succ, rec))

@@ -42,8 +42,8 @@ Suite
     run_all
         All fifteen tests with their default parameters and a pass/fail per P-value.
     key_verdict
-        One verdict for one sequence (a key): the applicable tests, Bonferroni and
-        SP 800-22's proportion rule.
+        One verdict for one sequence (a key): the applicable tests, Bonferroni over
+        all their P-values.
 Results
     NistResult, SuiteResult
 
@@ -1437,10 +1437,8 @@ def _run_one(test, eps: np.ndarray, strict: bool, options: dict[str, int]) -> Ni
 
 # --------------------------------------------------------------------------- one verdict per key
 #: How :func:`key_verdict` decides, in one line (printed by ``nfkg nist`` and ``nfkg keygen --json``).
-VERDICT_RULE = ("applicable tests only (SP 800-22 input sizes); a test with one or two P-values fails when one is "
-                "below alpha / (k m) (Bonferroni over the k applicable tests and its m P-values), a test with "
-                "more fails SP 800-22's proportion rule (4.2.1): fewer than 1 - alpha - 3 sqrt(alpha (1 - alpha) / m) "
-                "of its P-values >= alpha")
+VERDICT_RULE = ("applicable tests only (SP 800-22 input sizes); a test fails when one of its m P-values is below "
+                "alpha / (k m) (Bonferroni over the k applicable tests and their P-values)")
 
 
 def key_verdict(bits: ArrayLike, alpha: float = 0.01, *, suite: SuiteResult | None = None
@@ -1450,25 +1448,18 @@ def key_verdict(bits: ArrayLike, alpha: float = 0.01, *, suite: SuiteResult | No
     Only the tests applicable to the sequence's length count (:func:`run_all` in strict
     mode: each test's "Input Size Recommendation" of SP 800-22 section 2). With k of them:
 
-    * a test with one or two P-values (m <= 2) fails when one of them is below
-      :math:`\alpha/(k m)`: Bonferroni over the tests and their P-values, so that a random
-      sequence fails the whole family with probability at most :math:`\alpha` (SP 800-22
-      gives a level per P-value, not a rule for one sequence under several tests; at
-      :math:`\alpha` each, the nine tests applicable at 1,000 bits would fail about 9 % of
-      random keys);
-    * a test with more P-values (148 templates, 8 or 18 excursion states) fails SP 800-22's
-      proportion rule (section 4.2.1): fewer than
-      :math:`1 - \alpha - 3\sqrt{\alpha(1-\alpha)/m}` of its P-values are at least
-      :math:`\alpha` (demanding all of them would fail 1 - 0.99^148 = 77 % of random keys).
+    a test with m P-values (1, 2, or many: 148 templates, 8 or 18 excursion states) fails when
+    one of them is below :math:`\alpha/(k m)`: Bonferroni over the tests and their P-values, so
+    that a random sequence fails the whole family with probability at most :math:`\alpha`.
+    SP 800-22 gives a level per P-value and, for many *sequences*, a proportion rule (4.2.1); it
+    has no rule for one sequence under several tests. At :math:`\alpha` each, the nine tests
+    applicable at 1,000 bits would fail about 9 % of random keys, and the proportion rule applied
+    to the correlated P-values of one sequence (templates, excursion states) failed 3 % of random
+    100,000-bit and 9 % of 10^6-bit keys (BENCHMARKS.md).
 
     The sequence fails when one applicable test fails; with no applicable test (fewer
     than 32 bits) the verdict is ``'not applicable'``. Random sequences of 1,000, 5,000
-    and 20,000 bits (no multi-P-value test applies) fail at 0.5 % each
-    (``benchmarks/bench_nist_verdict.py``, BENCHMARKS.md). From about 82,000 bits the
-    template test applies and from 10^6 bits the excursion tests; the proportion rule, made
-    for the proportion of *sequences* passing one test, is looser on the correlated P-values
-    of one sequence: 3.0 % of random 100,000-bit keys and 9.0 % of 10^6-bit keys fail
-    (BENCHMARKS.md).
+    and 20,000 bits fail at 0.5 % each (``benchmarks/bench_nist_verdict.py``).
 
     Parameters
     ----------
@@ -1488,8 +1479,8 @@ def key_verdict(bits: ArrayLike, alpha: float = 0.01, *, suite: SuiteResult | No
         ``n``, ``alpha``, ``rule`` (:data:`VERDICT_RULE`), ``applicable`` (k), ``failed``
         (names of the failing tests) and ``tests``: per test its ``name``, ``applicable``,
         ``reason``, ``p_values`` (how many), ``passed`` (how many are >= alpha), the
-        ``rule`` applied (``'bonferroni'`` or ``'proportion'``) with its ``threshold``
-        (the least P-value, or the least proportion), and its ``verdict``.
+        ``rule`` applied (``'bonferroni'``) with its ``threshold``
+        (the least P-value that passes), and its ``verdict``.
 
     Examples
     --------
@@ -1517,14 +1508,9 @@ def key_verdict(bits: ArrayLike, alpha: float = 0.01, *, suite: SuiteResult | No
             entry.update(rule=None, threshold=None, verdict="not applicable")
         else:
             m = len(r.p_values)
-            if m <= 2:
-                level = alpha / (k * m)
-                ok = min(r.p_values) >= level
-                entry.update(rule="bonferroni", threshold=level)
-            else:
-                least = 1.0 - alpha - 3.0 * math.sqrt(alpha * (1.0 - alpha) / m)
-                ok = entry["passed"] / m >= least
-                entry.update(rule="proportion", threshold=least)
+            level = alpha / (k * m)
+            ok = min(r.p_values) >= level
+            entry.update(rule="bonferroni", threshold=level)
             entry["verdict"] = "passed" if ok else "failed"
             if not ok:
                 failed.append(r.name)

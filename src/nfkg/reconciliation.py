@@ -69,6 +69,9 @@ References
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -77,13 +80,22 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 __all__ = ["binary_entropy", "efficiency", "LdpcCode", "make_code", "extend_code", "decode", "DEGREE_TABLE",
-           "degree_profile", "Reconciled", "reconcile"]
+           "SOFT_DEGREE_TABLE", "degree_profile", "Reconciled", "reconcile", "code_cache_info", "clear_code_cache",
+           "CODE_CACHE_BYTES"]
 
 _P_FLOOR = 1e-7          # smallest channel probability handed to BP (LLR 16.1): p = 0 would be an infinite LLR
 _EXT_HIGH = 0.7          # share of an extension block's edges on the highest-degree columns
+_CYCLE_BUDGET = 0.15     # make_code removes 4-cycles when a random graph has at most this many per column
 _CYCLE_ROUNDS = 40       # edge-swap rounds spent on removing 4-cycles at most
 _CYCLE_PATIENCE = 10     # ... and rounds without fewer of them before giving up
-_DUPLICATE_ROUNDS = 1000  # rounds allowed to remove repeated edges (must reach zero)
+_DUPLICATE_ROUNDS = 1000  # rounds allowed to remove repeated edges
+_LLR_MAX = 50.0          # largest |message| in the numpy BP (LLR of p = 2e-22)
+_PATIENCE = 0
+_PHI_MIN = 1e-6          # smallest argument of the float32 phi (phi(1e-6) = 14.5)
+_SOFT_RATIO = 1.05       # p_err is "soft" when h2(mean p) exceeds mean h2(p) by this factor
+#: Default bound of the cache of constructed codes [bytes of matrices] (:func:`clear_code_cache`
+#: sets another); a code at n = 10^5 takes about 2-3 MB.
+CODE_CACHE_BYTES = 256 << 20
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,23 +213,63 @@ def _syndrome(H: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
 def _csr(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> sp.csr_matrix:
     H = sp.csr_matrix((np.ones(rows.size, np.uint8), (rows, cols)), shape=(m, n))
     H.sort_indices()
+    if H.nnz != rows.size:  # pragma: no cover - _untangle leaves no repeated edge; merge them if it ever did
+        H.data[:] = 1
     return H
 
 
-def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, first_row: int,
-               first_movable: int, cycles: bool, touched: np.ndarray | None) -> np.ndarray:
+def _deal(cols_seq: np.ndarray, m: int, rng: np.random.Generator,
+          first_passes: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Deal edge sockets to ``m`` rows: ``(rows, cols)`` sorted by row.
+
+    ``cols_seq`` lists the sockets with each column's sockets contiguous (columns in random
+    order). The list is cut into passes and every pass gives its sockets the rows of a fresh
+    random permutation: first of each row set in ``first_passes`` (to even out rows that
+    already have fewer edges), then of all ``m`` rows, so rows end with ``floor(E/m)`` or
+    ``ceil(E/m)`` edges. A column inside one pass gets distinct rows; only the (at most one)
+    column crossing each pass boundary can repeat a row, which :func:`_untangle` repairs.
+    """
+    e = cols_seq.size
+    head = [rng.permutation(np.asarray(r, np.int64)) for r in first_passes]
+    rest = max(0, e - sum(h.size for h in head))
+    passes = -(-rest // m)
+    rows = np.concatenate(head + [np.argsort(rng.random((passes, m)), axis=1).ravel()])[:e]
+    o = np.argsort(rows, kind="stable")
+    return rows[o].astype(np.int64), cols_seq[o].astype(np.int64)
+
+
+def _deal_dense(deg: np.ndarray, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Every column gets a random set of ``deg[c]`` distinct rows (for ``2 max(deg) > m``: a
+    handful of rows, where dealing by passes would repeat rows too often to repair)."""
+    n = deg.size
+    cols = np.repeat(np.arange(n, dtype=np.int64), deg)
+    rows = np.empty(cols.size, np.int64)
+    start = np.concatenate([[0], np.cumsum(deg)])
+    chunk = max(1, (1 << 22) // m)                      # at most 4M random numbers at once
+    for d in np.unique(deg).tolist():
+        cs = np.flatnonzero(deg == d)
+        for lo in range(0, cs.size, chunk):
+            c = cs[lo: lo + chunk]
+            pick = np.argsort(rng.random((c.size, m)), axis=1)[:, :d]
+            rows[(start[c][:, None] + np.arange(d)).ravel()] = pick.ravel()
+    o = np.argsort(rows, kind="stable")
+    return rows[o], cols[o]
+
+
+def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.ndarray, cycles: bool,
+               touched: np.ndarray | None) -> tuple[np.ndarray, bool]:
     """Indices of movable edges to move (repeated edges, else one edge per 4-cycle), and
     whether 4-cycles were looked for.
 
-    Edges are ``(rows[i], cols[i])``; those before ``first_movable`` (the rows before
-    ``first_row``: earlier blocks) are fixed. A 4-cycle is a pair of rows that two columns
-    share: every column lists its row pairs, and a pair listed twice is a 4-cycle; the edge
-    moved is the later column's edge in the later row (a new row, hence movable). With
-    ``touched`` (a boolean mask of rows), only repeats and cycles through those rows are
-    looked for: after a round of swaps, new ones can only pass through the rows it changed.
+    Edges are ``(rows[i], cols[i])``, sorted by row; ``movable`` marks those that may move.
+    A 4-cycle is a pair of rows that two columns share: every column lists its row pairs, and
+    a pair listed twice is a 4-cycle; the edge moved is a movable edge of one of the columns
+    (the later row's, if movable). With ``touched`` (a boolean mask of rows), only repeats and
+    cycles through those rows are looked for: after a round of swaps, new ones can only pass
+    through the rows it changed.
     """
-    sel = np.arange(first_movable, rows.size) if touched is None else \
-        np.flatnonzero(touched[rows[first_movable:]]) + first_movable
+    look = movable if touched is None else movable & touched[rows]
+    sel = np.flatnonzero(look)
     key = rows[sel] * n + cols[sel]
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -226,90 +278,121 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, first_row: in
     dup = sel[order[rep]]                 # the later copy of each repeated edge (both movable)
     if dup.size or not cycles:
         return np.unique(dup), False
-    # rows of each column, grouped by column degree: (n_d, d) arrays of ascending row indices
+    # edges of each column, grouped by column degree: (n_d, d) arrays, rows ascending
     by_col = np.argsort(cols, kind="stable")          # rows are sorted, so each column's rows ascend
     deg = np.bincount(cols, minlength=n)
     start = np.concatenate([[0], np.cumsum(deg)])
-    pair_key, pair_col = [], []
+    open_row = np.zeros(m, bool)                                        # rows with a movable edge
+    open_row[rows[movable]] = True
+    pair_key, pair_e1, pair_e2 = [], [], []
     for d in np.unique(deg[deg >= 2]).tolist():
         cs = np.flatnonzero(deg == d)
-        R = rows[by_col[start[cs][:, None] + np.arange(d)]]          # (n_d, d)
+        E = by_col[start[cs][:, None] + np.arange(d)]                   # (n_d, d) edge indices
         i, j = np.triu_indices(d, 1)
-        r1, r2 = R[:, i], R[:, j]
-        keep = r2 >= first_row                                          # pairs with a new row
+        e1, e2 = E[:, i], E[:, j]
+        # pairs in a cycle that a swap can break: with a movable edge, or fixed but in two rows
+        # whose other columns may move
+        keep = movable[e1] | movable[e2] | (open_row[rows[e1]] & open_row[rows[e2]])
         if touched is not None:
-            keep &= touched[r1] | touched[r2]
-        pair_key.append((r1 * m + r2)[keep])
-        pair_col.append(np.broadcast_to(cs[:, None], r1.shape)[keep])
+            keep &= touched[rows[e1]] | touched[rows[e2]]
+        pair_key.append((rows[e1] * m + rows[e2])[keep])
+        pair_e1.append(e1[keep])
+        pair_e2.append(e2[keep])
     if not pair_key:
         return dup, True
-    pk, pc = np.concatenate(pair_key), np.concatenate(pair_col)
-    o = np.argsort(pk, kind="stable")
-    pk, pc = pk[o], pc[o]
+    pk, e1, e2 = np.concatenate(pair_key), np.concatenate(pair_e1), np.concatenate(pair_e2)
+    o = np.lexsort((movable[e1] | movable[e2], pk))                    # per pair: fixed columns first
+    pk, e1, e2 = pk[o], e1[o], e2[o]
     again = np.flatnonzero(pk[1:] == pk[:-1]) + 1                      # a pair's 2nd, 3rd... column
     if again.size == 0:
         return dup, True
-    # edge index of (row, column): rows are sorted, so each row's edges are one short slice
-    r2 = pk[again] % m
-    c2 = pc[again]
-    row_start = np.searchsorted(rows, np.arange(m + 1))
-    w = int(np.diff(row_start).max())
-    idx = np.minimum(row_start[r2][:, None] + np.arange(w), rows.size - 1)
-    hit = (cols[idx] == c2[:, None]) & (rows[idx] == r2[:, None])
-    edge = idx[np.arange(idx.shape[0]), hit.argmax(axis=1)]
-    return np.unique(edge), True
+    edge = np.where(movable[e2[again]], e2[again], e1[again])
+    return np.unique(edge[movable[edge]]), True
 
 
-def _untangle(rows: np.ndarray, cols: np.ndarray, m: int, n: int, first_row: int,
-              rng: np.random.Generator) -> np.ndarray:
+def _keys_in(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Elementwise ``keys in sorted_keys``."""
+    i = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return sorted_keys[i] == keys
+
+
+def _swap(rows: np.ndarray, cols: np.ndarray, bad: np.ndarray, partners: np.ndarray, n: int) -> None:
+    """Swap the columns of edges ``bad[k]`` and ``partners[k]`` in place, for every pair whose
+    swap creates no repeated edge (checked against all edges and within the batch)."""
+    keep = (rows[bad] != rows[partners]) & (cols[bad] != cols[partners])
+    bad, partners = bad[keep], partners[keep]
+    _, first = np.unique(partners, return_index=True)          # each edge in one swap at most
+    bad, partners = bad[first], partners[first]
+    keep = ~np.isin(partners, bad)
+    bad, partners = bad[keep], partners[keep]
+    if bad.size == 0:
+        return
+    k1 = rows[bad] * n + cols[partners]
+    k2 = rows[partners] * n + cols[bad]
+    existing = np.sort(rows * n + cols)
+    ok = ~(_keys_in(k1, existing) | _keys_in(k2, existing))
+    _, inv, cnt = np.unique(np.concatenate([k1, k2]), return_inverse=True, return_counts=True)
+    clash = cnt[inv] > 1
+    ok &= ~(clash[: bad.size] | clash[bad.size:])
+    i, j = bad[ok], partners[ok]
+    ci = cols[i].copy()
+    cols[i] = cols[j]
+    cols[j] = ci
+
+
+def _untangle(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.ndarray,
+              rng: np.random.Generator, cycles: bool) -> np.ndarray:
     """Swap the columns of bad movable edges with random movable edges (degrees preserved).
 
-    Movable edges are those of rows ``>= first_row`` (they come last in ``rows``). Repeated
-    edges are always removed. 4-cycles are removed until none is left, or for at most
-    ``_CYCLE_ROUNDS`` rounds and until ``_CYCLE_PATIENCE`` rounds bring no fewer: all of them
-    at moderate rates, but a dense high-rate block at n ~ 10^4 (rows of weight ~50 with
-    degree-12 columns) cannot reach girth 6 and keeps some.
+    Edges are sorted by row; ``movable`` marks the edges that may change column. A swap is
+    made only if it creates no repeated edge, so the repeated edges :func:`_deal` leaves at
+    pass boundaries only disappear. With ``cycles``, 4-cycles are then removed until none is
+    left, or for at most ``_CYCLE_ROUNDS`` rounds and until ``_CYCLE_PATIENCE`` rounds bring
+    no fewer. Returns the new ``cols``.
     """
     rows = rows.astype(np.int64)
     cols = cols.astype(np.int64)
-    first_movable = int(np.searchsorted(rows, first_row))
-    n_mov = rows.size - first_movable
-    # girth 6 needs every pair of rows to share at most one column: sum_c C(d_c, 2) <= C(m, 2).
-    # Past half of that bound (dense high-rate codes, e.g. KDR ~0.2 % with soft information)
-    # 4-cycles cannot all go and the search costs tens of seconds: keep the duplicates check only.
-    deg = np.bincount(cols, minlength=n).astype(np.float64)
-    feasible = float(np.sum(deg * (deg - 1) / 2)) <= 0.5 * m * (m - 1) / 2
-    cycles, best, stale, touched = feasible, np.inf, 0, None
+    pool = np.flatnonzero(movable)
+    if pool.size == 0:
+        return cols
+    best, stale, touched = np.inf, 0, None
     for it in range(_DUPLICATE_ROUNDS):
-        bad, looked = _bad_edges(rows, cols, m, n, first_row, first_movable, cycles, touched)
+        bad, looked = _bad_edges(rows, cols, m, n, movable, cycles, touched)
         if bad.size == 0:
             if touched is None or not cycles:
                 break
             touched = None          # one full check before stopping
             continue
-        if cycles:                  # give up on 4-cycles when the count stops falling
+        if looked:                  # give up on 4-cycles when the count stops falling
             stale = 0 if bad.size < best else stale + 1
             best = min(best, bad.size)
             if stale >= _CYCLE_PATIENCE or it >= _CYCLE_ROUNDS:
                 cycles = False
-        partners = first_movable + rng.integers(0, n_mov, bad.size)
-        for i, j in zip(bad.tolist(), partners.tolist()):
-            cols[i], cols[j] = cols[j], cols[i]
-        # rows changed since the last complete look for 4-cycles: the next round looks there only
-        if not cycles:
-            touched = None
-        elif looked or touched is not None:
+        partners = pool[rng.integers(0, pool.size, bad.size)]
+        _swap(rows, cols, bad, partners, n)
+        # rows changed since the last complete look: the next round looks there only
+        if cycles and (looked or touched is not None):
             touched = np.zeros(m, bool) if looked else touched
             touched[rows[bad]] = True
             touched[rows[partners]] = True
-    else:  # pragma: no cover - needs a block with almost every entry set
-        raise RuntimeError("could not remove repeated edges from the parity-check matrix")
+        else:
+            touched = None
+    # (a repeated edge left after _DUPLICATE_ROUNDS, never seen, would be merged by _csr)
     return cols
+
+
+def _few_cycles(deg: np.ndarray, m: int) -> bool:
+    r"""Whether a random graph with these column degrees and ``m`` rows has at most
+    ``_CYCLE_BUDGET`` 4-cycles per column: about :math:`P^2 / (2\binom{m}{2})` of them, with
+    :math:`P = \sum_c \binom{d_c}{2}` row pairs, Poisson over the :math:`\binom m2` pairs."""
+    pairs = float(np.sum(deg * (deg - 1) / 2))
+    return m >= 2 and pairs * pairs / (m * (m - 1.0)) <= _CYCLE_BUDGET * deg.size
 
 
 def _column_degrees(n: int, m: int, column_weight, rng: np.random.Generator) -> np.ndarray:
     """Per-column degrees: all ``column_weight`` (int), or node fractions ``{degree: fraction}``
-    rounded to counts that sum to ``n``, assigned to random columns."""
+    rounded to counts that sum to ``n``, assigned to random columns; capped at ``m`` (a column
+    cannot have more distinct rows than there are)."""
     if isinstance(column_weight, Mapping):
         degs = np.array(sorted(int(d) for d in column_weight), dtype=np.int64)
         frac = np.array([float(column_weight[d]) for d in sorted(column_weight)], float)
@@ -319,13 +402,10 @@ def _column_degrees(n: int, m: int, column_weight, rng: np.random.Generator) -> 
         counts[np.argmax(frac)] += n - counts.sum()
         deg = rng.permutation(np.repeat(degs, counts))
     else:
+        if int(column_weight) < 1:
+            raise ValueError(f"column_weight must be at least 1, got {column_weight}")
         deg = np.full(n, int(column_weight), dtype=np.int64)
-        degs = deg[:1]
-    if degs[0] < 1:
-        raise ValueError(f"column_weight must be at least 1, got {column_weight}")
-    if deg.max() > m:
-        raise ValueError(f"m must be at least the largest column weight {int(deg.max())}, got {m}")
-    return deg
+    return np.minimum(deg, m)
 
 
 def _weight_key(column_weight) -> list[int]:
@@ -335,32 +415,118 @@ def _weight_key(column_weight) -> list[int]:
     return [int(column_weight)]
 
 
-def make_code(n: int, m: int, seed: int, column_weight: int | Mapping[int, float] = 3) -> LdpcCode:
+# --------------------------------------------------------------------------------------------
+# cache of constructed codes
+# --------------------------------------------------------------------------------------------
+
+class _CodeCache:
+    """Least-recently-used store of constructed codes, bounded in bytes, thread-safe.
+
+    Keys: ``('make', n, m, seed, weight key)`` for :func:`make_code` and ``(parent key, m_extra,
+    row_weight)`` for :func:`extend_code`, which is cached only when its input came from either
+    (its key then determines the matrix). Cached codes are shared: their matrices must not be
+    modified in place.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+        self.codes: OrderedDict = OrderedDict()
+        self.keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # code -> its key
+        self.bytes = self.hits = self.misses = 0
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def size(code: LdpcCode) -> int:
+        return int(code.H.data.nbytes + code.H.indices.nbytes + code.H.indptr.nbytes)
+
+    def get(self, key) -> LdpcCode | None:
+        with self.lock:
+            code = self.codes.get(key)
+            if code is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self.codes.move_to_end(key)
+            return code
+
+    def put(self, key, code: LdpcCode) -> LdpcCode:
+        with self.lock:
+            self.keys[code] = key
+            size = self.size(code)
+            if key in self.codes or size > self.max_bytes:
+                return code
+            self.codes[key] = code
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, old = self.codes.popitem(last=False)
+                self.bytes -= self.size(old)
+            return code
+
+    def key_of(self, code: LdpcCode):
+        with self.lock:
+            return self.keys.get(code)
+
+
+_CACHE = _CodeCache(CODE_CACHE_BYTES)
+
+
+def code_cache_info() -> dict:
+    """State of the cache of constructed codes: ``entries``, ``bytes``, ``max_bytes``,
+    ``hits`` and ``misses`` (lookups by :func:`make_code` and :func:`extend_code`)."""
+    with _CACHE.lock:
+        return {"entries": len(_CACHE.codes), "bytes": _CACHE.bytes, "max_bytes": _CACHE.max_bytes,
+                "hits": _CACHE.hits, "misses": _CACHE.misses}
+
+
+def clear_code_cache(max_bytes: int | None = None) -> None:
+    """Empty the cache of constructed codes and reset its counters; ``max_bytes`` sets a new
+    bound (0 disables caching; default :data:`CODE_CACHE_BYTES`, or the bound set before)."""
+    with _CACHE.lock:
+        _CACHE.codes.clear()
+        _CACHE.bytes = _CACHE.hits = _CACHE.misses = 0
+        if max_bytes is not None:
+            if int(max_bytes) < 0:
+                raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+            _CACHE.max_bytes = int(max_bytes)
+
+
+def make_code(n: int, m: int, seed: int, column_weight: int | Mapping[int, float] = 3, *,
+              cache: bool = True) -> LdpcCode:
     r"""A seeded LDPC parity-check matrix: given column degrees, balanced rows, no 4-cycles.
 
-    Construction (random socket matching with edge swaps): the edge sockets of the columns
-    (``column_weight`` each, or an irregular mix) are randomly permuted and dealt to the rows,
-    which get :math:`\lfloor E/m\rfloor` or :math:`\lceil E/m\rceil` edges; then every
-    repeated edge and one edge of every 4-cycle (two rows sharing two columns, found from
-    :math:`H H^T`) swaps its column with a random edge, which keeps all row and column
-    degrees, until none is left. A random ensemble has only about
-    :math:`((d_v-1)(d_c-1))^2/4` 4-cycles whatever :math:`n`, so a few vectorised rounds
-    suffice and :math:`n = 2\cdot 10^5` takes about a second. Progressive edge growth (PEG,
+    Construction (random socket matching with edge swaps): the columns, in random order, lay
+    out their edge sockets (``column_weight`` each, or an irregular mix) one after another;
+    the list is cut into passes of :math:`m` sockets and each pass deals its sockets the rows
+    of a fresh random permutation, so every row gets :math:`\lfloor E/m\rfloor` or
+    :math:`\lceil E/m\rceil` edges and a column gets distinct rows except, rarely, the one
+    column straddling two passes. Those repeated edges and one edge of every 4-cycle (two
+    rows sharing two columns) then swap their column with a random edge (a swap that would
+    repeat an edge is not made), which keeps all row and column degrees, until none is left.
+    A random ensemble has only about :math:`((d_v-1)(d_c-1))^2/4` 4-cycles whatever
+    :math:`n`, so a few vectorised rounds suffice. Progressive edge growth (PEG,
     Hu et al. 2005 [3]_) maximises the local girth further but costs a breadth-first search
     per edge, minutes in pure Python at these lengths; at :math:`n \ge 10^4` removing the
     4-cycles gets most of its benefit for BP.
+
+    Any :math:`1 \le m \le n` works: column degrees above :math:`m` are lowered to :math:`m`
+    (with :math:`m = 1` the code is the single parity of all bits), and when a column has more
+    than half of the rows (:math:`2 d > m`) each column draws its rows as a random subset
+    (rows then balanced only on average) and 4-cycles, unavoidable there, are left.
 
     Parameters
     ----------
     n : int
         Block length (columns), at least 2.
     m : int
-        Rows (syndrome bits), ``max column weight <= m <= n``.
+        Rows (syndrome bits), ``1 <= m <= n``.
     seed : int
         Seed; the same ``(n, m, seed, column_weight)`` gives the same matrix on every machine.
     column_weight : int or mapping
         Ones per column (3: a regular code), or the fraction of columns of each degree,
         e.g. ``{2: 0.2, 3: 0.7, 8: 0.1}`` (node perspective; see :data:`DEGREE_TABLE`).
+    cache : bool
+        Look the code up in, and store it into, the cache of constructed codes
+        (:func:`code_cache_info`); a cached code's matrix is shared: do not modify it in place.
 
     Returns
     -------
@@ -371,33 +537,57 @@ def make_code(n: int, m: int, seed: int, column_weight: int | Mapping[int, float
     >>> code = make_code(1000, 300, seed=1)
     >>> code.H.shape, code.H.nnz, set(code.H.sum(axis=0).A1.tolist())
     ((300, 1000), 3000, {3})
+    >>> make_code(1000, 1, seed=1).H.nnz                  # one row: the parity of all bits
+    1000
     """
     n, m = int(n), int(m)
     if n < 2:
         raise ValueError(f"n must be at least 2, got {n}")
     if not 1 <= m <= n:
         raise ValueError(f"m must satisfy 1 <= m <= n = {n}, got {m}")
-    rng = np.random.default_rng([int(seed), n, m, *_weight_key(column_weight)])
+    wkey = _weight_key(column_weight)
+    key = ("make", n, m, int(seed), tuple(wkey))
+    if cache:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+    rng = np.random.default_rng([int(seed), n, m, *wkey])
     deg = _column_degrees(n, m, column_weight, rng)
-    e = int(deg.sum())
-    row_deg = np.full(m, e // m)
-    row_deg[rng.permutation(m)[: e % m]] += 1
-    rows = np.repeat(np.arange(m), row_deg)
-    cols = rng.permutation(np.repeat(np.arange(n), deg))
-    cols = _untangle(rows, cols, m, n, 0, rng)
+    if 2 * int(deg.max()) > m:
+        rows, cols = _deal_dense(deg, m, rng)
+    else:
+        # degree-2 columns (at most m - 1 of them) chain the rows along a random path: no cycle
+        # among them, hence no low-weight codeword made of degree-2 columns alone
+        two = rng.permutation(np.flatnonzero(deg == 2))[: m - 1] if m >= 3 else np.empty(0, np.int64)
+        path = rng.permutation(m)
+        t = two.size
+        rest_deg = deg.copy()
+        rest_deg[two] = 0
+        order = rng.permutation(n)
+        first = (np.concatenate([path[t + 1:], path[[0, t]]]), path[t + 1:]) if t else ()
+        rows, cols = _deal(np.repeat(order, rest_deg[order]), m, rng, first)
+        rows = np.concatenate([rows, path[:t], path[1: t + 1]])
+        cols = np.concatenate([cols, two, two])
+        movable = np.arange(rows.size) < rows.size - 2 * t            # the path stays
+        o = np.argsort(rows, kind="stable")
+        rows, cols, movable = rows[o], cols[o], movable[o]
+        cols = _untangle(rows, cols, m, n, movable, rng, _few_cycles(deg, m))
     cw = dict(column_weight) if isinstance(column_weight, Mapping) else int(column_weight)
-    return LdpcCode(_csr(rows, cols, m, n), int(seed), cw, (m,))
+    code = LdpcCode(_csr(rows, cols, m, n), int(seed), cw, (m,))
+    return _CACHE.put(key, code) if cache else code
 
 
-def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None) -> LdpcCode:
+def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None, *,
+                cache: bool = True) -> LdpcCode:
     r"""Append ``m_extra`` seeded parity rows to a code (incremental redundancy).
 
     The new block has rows of weight ``row_weight`` (default: the code's mean row weight,
-    rounded). 70 % of its edges go to distinct columns of highest current degree (ties broken
-    at random), the rest to random other columns; repeated edges and 4-cycles, also those
-    through earlier rows, are then removed by swapping edges inside the new block as in
-    :func:`make_code`. The earlier rows are unchanged, so the syndrome bits already sent stay
-    valid.
+    rounded, at most :math:`n/2`). 70 % of its edges go to distinct columns of highest current
+    degree (ties broken at random), the rest to random other columns; the sockets, grouped by
+    column, are dealt to the new rows by passes as in :func:`make_code` (distinct columns per
+    row), and repeated edges and 4-cycles, also those through earlier rows, are then removed
+    by swapping edges inside the new block. The earlier rows are unchanged, so the syndrome
+    bits already sent stay valid.
 
     Why high degree first: BP fixes the high-degree columns first, so a check mostly made of
     them is soon nearly a parity on its few other columns and helps them; checks on the weak
@@ -413,6 +603,9 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None) -> 
         Rows to add, at least 1, with ``code.m + m_extra <= code.n``.
     row_weight : int, optional
         Ones per new row (at most ``n``).
+    cache : bool
+        Use the cache of constructed codes (effective when ``code`` itself came from
+        :func:`make_code` or :func:`extend_code`).
 
     Returns
     -------
@@ -428,9 +621,18 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None) -> 
     n, m0, k = code.n, code.m, int(m_extra)
     if k < 1 or m0 + k > n:
         raise ValueError(f"m_extra must be in [1, n - m] = [1, {n - m0}], got {k}")
-    d = int(round(code.H.nnz / m0)) if row_weight is None else int(row_weight)
+    if row_weight is None:
+        d = min(max(1, int(round(code.H.nnz / max(m0, 1)))), max(1, n // 2))
+    else:
+        d = int(row_weight)
     if not 1 <= d <= n:
         raise ValueError(f"row_weight must be in [1, n] = [1, {n}], got {d}")
+    parent = _CACHE.key_of(code) if cache else None
+    key = None if parent is None else (parent, k, d)
+    if key is not None:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
     rng = np.random.default_rng([code.seed, n, *code.blocks, k, d])
     deg = np.bincount(code.H.indices, minlength=n)
     e = k * d
@@ -441,11 +643,175 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None) -> 
         sockets = np.concatenate([order[:e_high], np.tile(rest, -(-(e - e_high) // rest.size))[: e - e_high]])
     else:
         sockets = np.tile(order, -(-e // n))[:e]
+    sockets = sockets[np.argsort(rng.permutation(n)[sockets], kind="stable")]   # grouped by column
+    new_rows, new_cols = _deal(sockets, k, rng)
     old = code.H.tocoo()                               # canonical csr: row-major order
-    rows = np.concatenate([old.row.astype(np.int64), m0 + np.repeat(np.arange(k), d)])
-    cols = np.concatenate([old.col.astype(np.int64), rng.permutation(sockets)])
-    cols = _untangle(rows, cols, m0 + k, n, m0, rng)
-    return LdpcCode(_csr(rows, cols, m0 + k, n), code.seed, code.column_weight, (*code.blocks, k))
+    rows = np.concatenate([old.row.astype(np.int64), m0 + new_rows])
+    cols = np.concatenate([old.col.astype(np.int64), new_cols])
+    cols = _untangle(rows, cols, m0 + k, n, rows >= m0, rng, False)
+    ext = LdpcCode(_csr(rows, cols, m0 + k, n), code.seed, code.column_weight, (*code.blocks, k))
+    return _CACHE.put(key, ext) if key is not None else ext
+
+
+# --------------------------------------------------------------------------------------------
+# belief propagation
+# --------------------------------------------------------------------------------------------
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    r""":math:`\phi(x) = -\ln\tanh(x/2) = \ln\frac{1+e^{-x}}{1-e^{-x}}` for :math:`x > 0` (its own
+    inverse), in float32 (numpy's float32 exp and log are vectorised: 5-8 times faster than
+    float64 ``expm1``/``log1p``), :math:`2e^{-x}` above 8 (relative error :math:`e^{-2x}/3`,
+    where the quotient would round), with ``x`` clipped to ``[_PHI_MIN, _LLR_MAX]``, so at most
+    :math:`\phi(10^{-6}) = 14.5`."""
+    x = np.clip(x, _PHI_MIN, _LLR_MAX, dtype=np.float32)
+    big = x > 8.0
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    den = np.subtract(np.float32(1.0), x)
+    tail = x + x
+    x += np.float32(1.0)
+    x /= den
+    np.log(x, out=x)
+    return np.where(big, tail, x)
+
+
+class _Graph:
+    """Edge arrays of a parity-check matrix for :func:`_bp_numpy` (CSR order: by row)."""
+
+    def __init__(self, H: sp.csr_matrix):
+        H = H.tocsr()
+        if not H.has_sorted_indices:
+            H = H.sorted_indices()
+        self.m, self.n = H.shape
+        weight = np.diff(H.indptr)
+        self.live = np.flatnonzero(weight > 0)                  # rows with at least one edge
+        self.col = H.indices.astype(np.intp)
+        self.starts = H.indptr[:-1][self.live]
+        self.row = np.repeat(np.arange(self.live.size), weight[self.live])   # live-row index of each edge
+
+
+def _bp_numpy(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int, bp_method: str,
+              ms_scaling_factor: float, c2v: np.ndarray | None = None,
+              patience: int = 0) -> tuple[np.ndarray, bool, int, np.ndarray]:
+    r"""Flooding BP on :math:`H e = t` in the log domain, vectorised with numpy.
+
+    Returns ``(e_hat, converged, iterations, c2v)``: ``c2v`` (check-to-bit messages, one per
+    edge in CSR order) can be passed back to continue from, also after rows were appended
+    (their edges come last; they start from zero). ``patience > 0`` stops early when the
+    number of unsatisfied checks has not reached a new minimum for that many iterations.
+    Product-sum: :math:`c \to v` magnitude :math:`\phi(\sum_{v' \ne v} \phi(|m_{v'}|))`;
+    min-sum: the smallest other :math:`|m_{v'}|` times ``ms_scaling_factor`` (0: the adaptive
+    :math:`1 - 2^{-t}` of ``ldpc``). Messages are float32, clipped at :data:`_LLR_MAX`; the
+    posterior LLRs are summed in float64.
+    """
+    g = graph
+    syn_all = np.asarray(target, dtype=bool)
+    dead = np.ones(g.m, bool)
+    dead[g.live] = False
+    if syn_all[dead].any():            # an empty row with syndrome 1 cannot be satisfied
+        return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
+    syn = syn_all[g.live]
+    col, row, starts = g.col, g.row, g.starts
+    if c2v is None:
+        c2v = np.zeros(col.size, np.float32)
+    elif c2v.size < col.size:
+        c2v = np.concatenate([c2v.astype(np.float32), np.zeros(col.size - c2v.size, np.float32)])
+    L = (llr + np.bincount(col, weights=c2v, minlength=g.n)).astype(np.float32)
+    hard = L < 0
+    best, since, it = np.inf, 0, 0
+    for it in range(1, int(max_iter) + 1):
+        v2c = L[col]
+        v2c -= c2v
+        neg = v2c < 0
+        flip = np.bitwise_xor.reduceat(neg.view(np.uint8), starts).view(bool) ^ syn
+        sign = flip[row]
+        sign ^= neg                                             # outgoing message negative
+        a = np.abs(v2c, out=v2c)
+        if bp_method == "product_sum":
+            ph = _phi(a)
+            ex = np.add.reduceat(ph, starts, dtype=np.float64)[row]
+            ex -= ph
+            mag = _phi(ex)
+        else:
+            min1 = np.minimum.reduceat(a, starts)
+            is_min = a == min1[row]
+            n_min = np.add.reduceat(is_min.astype(np.int32), starts)
+            min2 = np.minimum.reduceat(np.where(is_min, np.float32(np.inf), a), starts)
+            min2 = np.where(n_min > 1, min1, min2)
+            alpha = float(ms_scaling_factor) if ms_scaling_factor != 0 else 1.0 - 2.0 ** (-it)
+            mag = np.where(is_min, min2[row], min1[row])
+            np.minimum(mag, np.float32(_LLR_MAX), out=mag)
+            mag *= np.float32(alpha)
+        c2v = np.where(sign, -mag, mag)
+        L = (llr + np.bincount(col, weights=c2v, minlength=g.n)).astype(np.float32)
+        hard = L < 0
+        unsat = np.bitwise_xor.reduceat(hard[col].view(np.uint8), starts).view(bool) ^ syn
+        bad = int(np.count_nonzero(unsat))
+        if bad == 0:
+            return hard.astype(np.uint8), True, it, c2v
+        if patience:
+            if bad < best:
+                best, since = bad, 0
+            else:
+                since += 1
+                if since >= patience:
+                    break
+    return hard.astype(np.uint8), False, it, c2v
+
+
+def _bp_ldpc(code: LdpcCode, target: np.ndarray, channel: np.ndarray, max_iter: int, bp_method: str,
+             ms_scaling_factor: float, schedule: str) -> tuple[np.ndarray, bool, int]:
+    """One BP decoding of ``H e = target`` with :class:`ldpc.BpDecoder`: (e_hat, converged, iterations)."""
+    import ldpc
+
+    dec = ldpc.BpDecoder(code.H, error_channel=channel, max_iter=int(max_iter), bp_method=bp_method,
+                         ms_scaling_factor=float(ms_scaling_factor), schedule=schedule,
+                         input_vector_type="syndrome")
+    e_hat = np.asarray(dec.decode(np.asarray(target, np.uint8)), dtype=np.uint8)
+    return e_hat, bool(dec.converge), int(dec.iter)
+
+
+def _is_identity(code: LdpcCode) -> bool:
+    H = code.H
+    return H.shape[0] == H.shape[1] and H.nnz == H.shape[0] and \
+        bool(np.array_equal(H.indices, np.arange(H.shape[0]))) and bool(np.array_equal(H.indptr, np.arange(H.shape[0] + 1)))
+
+
+def _check_decoder(decoder: str, schedule: str) -> str:
+    if decoder not in ("auto", "numpy", "ldpc"):
+        raise ValueError(f"decoder must be 'auto', 'numpy' or 'ldpc', got {decoder!r}")
+    if schedule not in ("serial", "parallel"):
+        raise ValueError(f"schedule must be 'serial' or 'parallel', got {schedule!r}")
+    if decoder == "numpy" and schedule == "serial":
+        raise ValueError("the numpy decoder has the parallel (flooding) schedule only; use decoder='ldpc'")
+    return ("ldpc" if schedule == "serial" else "numpy") if decoder == "auto" else decoder
+
+
+def decode(code: LdpcCode, syndrome: ArrayLike, bits: ArrayLike, p_err: ArrayLike, *, max_iter: int = 100,
+           bp_method: str = "product_sum", ms_scaling_factor: float = 0.75,
+           schedule: str = "parallel", decoder: str = "auto") -> np.ndarray:
+    """Any party's estimate of the BS's bits from a disclosed syndrome ``H x_a`` and its own
+    ``bits`` with error probabilities ``p_err`` (e.g. Eve running the public protocol).
+
+    A code without rows (nothing was sent) returns ``bits``; the identity code of a disclosed
+    block (:attr:`Reconciled.disclosed`) returns the syndrome, which is then ``x_a`` itself.
+    ``decoder`` as in :func:`reconcile`.
+    """
+    b = np.asarray(bits, dtype=np.uint8)
+    s = np.asarray(syndrome, dtype=np.uint8)
+    engine = _check_decoder(decoder, schedule)
+    if code.m == 0:
+        return b.copy()
+    if _is_identity(code):
+        return s.copy()
+    channel = np.clip(np.broadcast_to(np.asarray(p_err, float), b.shape), _P_FLOOR, 0.5)
+    target = s ^ code.syndrome(b)
+    if engine == "ldpc":
+        e_hat, _, _ = _bp_ldpc(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
+    else:
+        llr = np.log1p(-channel) - np.log(channel)
+        e_hat, _, _, _ = _bp_numpy(_Graph(code.H), target, llr, max_iter, bp_method, ms_scaling_factor)
+    return b ^ e_hat
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,22 +827,29 @@ class Reconciled:
     bits : ndarray ``(n,)``, uint8
         The user's corrected bits (equal to the BS's when ``success``, up to undetected errors).
     success : bool
-        BP converged *and* :math:`H x = s \pmod 2` for every row sent.
+        BP converged *and* :math:`H x = s \pmod 2` for every row sent (or the block was
+        disclosed, or nothing had to be sent).
     leaked_bits : int
-        Syndrome bits the BS disclosed, all increments together (``sum(rate_history)``).
+        Information disclosed [bits]: the syndrome bits sent, all increments together
+        (``sum(rate_history)``), except for a disclosed block, where it is ``n`` (everything
+        sent is a function of the BS's ``n`` bits).
     increments : int
-        Syndrome blocks sent.
+        Messages sent (``len(rate_history)``; 0 when nothing was sent).
     rate_history : tuple of int
-        Syndrome bits of each block.
+        Bits of each message: syndrome bits, and ``n`` for a disclosure.
     message : str
         Why it stopped.
     f : float
         ``leaked_bits / (n * H_hat)``: the efficiency against the entropy the user's ``p_err``
-        implies (:func:`efficiency` with the true KDR is the figure of merit).
+        implies (:func:`efficiency` with the true KDR is the figure of merit); 1.0 when
+        :math:`\hat H = 0` and nothing was sent.
     nit : int
-        BP iterations of the last decoding.
+        BP iterations of the last decoding (0 when none ran).
     code : LdpcCode
-        The public code, all rows sent.
+        The public code, all rows sent: ``m = 0`` when nothing was sent, the ``n x n``
+        identity when the block was disclosed (its syndrome is the BS's bits).
+    disclosed : bool
+        The BS's bits were sent in the clear (the schedule reached ``n`` rows).
     """
 
     bits: np.ndarray
@@ -488,33 +861,57 @@ class Reconciled:
     f: float
     nit: int
     code: LdpcCode
+    disclosed: bool = False
 
 
-#: Column-degree profiles (fractions of columns of each degree) and the largest entropy per
-#: bit :math:`\hat H` each is used for. Chosen by density evolution (population dynamics of
-#: sum-product BP on the BSC, all-zero word) over {2, 3, d} mixes, with fewer degree-2
-#: columns than rows at the rates each band covers; asymptotic efficiencies f* at the BP
-#: threshold: 1.16 / 1.09 / 1.14 at KDR 1 / 2 / 5 % for the first, 1.12 / 1.08 at 5 / 10 % for
-#: the second and 1.08 at 20 % for the third (regular column weight 3: 1.52 at 1 %, 1.19 at 10 %).
+#: Column-degree profiles for hard decisions (one scalar ``p_err``): fractions of columns of
+#: each degree, and the largest entropy per bit :math:`\hat H` each is used for. Chosen by
+#: density evolution (population dynamics of sum-product BP on the BSC, all-zero word) over
+#: {2, 3, d} mixes, with fewer degree-2 columns than rows at the rates each band covers;
+#: asymptotic efficiencies f* at the BP threshold: 1.16 / 1.09 / 1.14 at KDR 1 / 2 / 5 % for
+#: the first, 1.12 / 1.08 at 5 / 10 % for the second and 1.08 at 20 % for the third (regular
+#: column weight 3: 1.52 at 1 %, 1.19 at 10 %).
 DEGREE_TABLE: tuple = (
     (0.25, {2: 0.05, 3: 0.70, 12: 0.25}),
     (0.55, {2: 0.20, 3: 0.65, 12: 0.15}),
     (1.00, {2: 0.40, 3: 0.45, 8: 0.15}),
 )
 
+#: Column-degree profiles for soft information (per-bit ``p_err``), by the largest
+#: :math:`\hat H` each is used for (see the module notes for how they were chosen).
+SOFT_DEGREE_TABLE: tuple = (
+    (0.25, {2: 0.20, 3: 0.65, 12: 0.15}),
+    (0.55, {2: 0.20, 3: 0.65, 12: 0.15}),
+    (1.00, {2: 0.40, 3: 0.45, 8: 0.15}),
+)
 
-def degree_profile(h: float) -> dict:
-    r"""The column-degree profile of :data:`DEGREE_TABLE` for an entropy of ``h`` bits per bit.
+
+def degree_profile(h: float, soft: bool = False) -> dict:
+    r"""The column-degree profile for an entropy of ``h`` bits per bit: from
+    :data:`DEGREE_TABLE` (hard decisions) or :data:`SOFT_DEGREE_TABLE` (``soft``), with the
+    fraction of degree-2 columns capped at ``h`` (the rest become degree 3): a code has about
+    :math:`f n h \ge n h` rows, so its degree-2 columns can all lie on one path through the
+    rows (:func:`make_code`) and form no cycle, i.e. no low-weight codeword on which BP could
+    converge to a wrong word.
 
     Examples
     --------
     >>> degree_profile(binary_entropy(0.01))
     {2: 0.05, 3: 0.7, 12: 0.25}
+    >>> degree_profile(0.01)
+    {2: 0.01, 3: 0.74, 12: 0.25}
     """
-    for h_max, prof in DEGREE_TABLE:
-        if h <= h_max:
-            return dict(prof)
-    return dict(DEGREE_TABLE[-1][1])
+    table = SOFT_DEGREE_TABLE if soft else DEGREE_TABLE
+    prof = next((dict(p) for h_max, p in table if h <= h_max), dict(table[-1][1]))
+    a = float(prof.get(2, 0.0))
+    cap = max(0.0, float(h))
+    if a > cap:
+        prof[3] = round(float(prof.get(3, 0.0)) + a - cap, 9)
+        prof[2] = round(cap, 9)
+        if prof[2] == 0:
+            del prof[2]
+        prof = dict(sorted(prof.items()))
+    return prof
 
 
 def _bits(x, name: str) -> np.ndarray:
@@ -548,46 +945,36 @@ def _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_me
     return a, b, np.broadcast_to(p, (n,)).astype(float)
 
 
-def _schedule(n: int, h: float, f_start: float, f_step: float, f_max: float, w: int) -> list[int]:
-    """Cumulative rows after each increment: ceil(f n h) for f = f_start, f_start + f_step, ..."""
+def _schedule(n: int, h: float, f_start: float, f_step: float, f_max: float) -> list[int]:
+    """Cumulative rows after each increment: ceil(f n h) for f = f_start, f_start + f_step, ...
+    up to f_max, at least one row more each time; a size of n or more ends the list with n
+    (disclosure). Empty for h = 0."""
+    if not h > 0:
+        return []
     k_max = int(math.floor((f_max - f_start) / f_step + 1e-9))
-    sizes = []
+    sizes: list[int] = []
     for k in range(k_max + 1):
-        mk = min(n, max(w, math.ceil((f_start + k * f_step) * n * h - 1e-9)))
-        if not sizes or mk > sizes[-1]:
-            sizes.append(mk)
+        mk = max(1, math.ceil((f_start + k * f_step) * n * h - 1e-9))
+        if sizes:
+            mk = max(mk, sizes[-1] + 1)
+        if mk >= n:
+            sizes.append(n)
+            break
+        sizes.append(mk)
     return sizes
 
 
-def _bp(code: LdpcCode, target: np.ndarray, channel: np.ndarray, max_iter: int, bp_method: str,
-        ms_scaling_factor: float, schedule: str) -> tuple[np.ndarray, bool, int]:
-    """One BP decoding of ``H e = target``: (e_hat, converged, iterations)."""
-    import ldpc
-
-    dec = ldpc.BpDecoder(code.H, error_channel=channel, max_iter=int(max_iter), bp_method=bp_method,
-                         ms_scaling_factor=float(ms_scaling_factor), schedule=schedule,
-                         input_vector_type="syndrome")
-    e_hat = np.asarray(dec.decode(target), dtype=np.uint8)
-    return e_hat, bool(dec.converge), int(dec.iter)
-
-
-def decode(code: LdpcCode, syndrome: ArrayLike, bits: ArrayLike, p_err: ArrayLike, *, max_iter: int = 100,
-           bp_method: str = "product_sum", ms_scaling_factor: float = 0.75,
-           schedule: str = "parallel") -> np.ndarray:
-    """Any party's estimate of the BS's bits from a disclosed syndrome ``H x_a`` and its own
-    ``bits`` with error probabilities ``p_err`` (e.g. Eve running the public protocol)."""
-    b = np.asarray(bits, dtype=np.uint8)
-    channel = np.clip(np.broadcast_to(np.asarray(p_err, float), b.shape), _P_FLOOR, 0.5)
-    target = np.asarray(syndrome, dtype=np.uint8) ^ code.syndrome(b)
-    e_hat, _, _ = _bp(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
-    return b ^ e_hat
+def _identity_code(n: int, seed: int) -> LdpcCode:
+    H = sp.identity(n, dtype=np.uint8, format="csr")
+    return LdpcCode(H, int(seed), 1, (n,))
 
 
 def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int, *,
               f_start: float = 1.1, f_step: float = 0.05, f_max: float = 1.6, max_iter: int = 100,
               bp_method: str = "product_sum", ms_scaling_factor: float = 0.75,
               schedule: str = "parallel",
-              column_weight: int | Mapping[int, float] | str = "auto") -> Reconciled:
+              column_weight: int | Mapping[int, float] | str = "auto",
+              decoder: str = "auto", restart: bool = False, cache: bool = True) -> Reconciled:
     r"""Rate-adaptive syndrome reconciliation of the user's bits onto the BS's.
 
     The BS sends :math:`s = H x_a` for a code of :math:`m_0 = \lceil f_0 n \hat H\rceil` rows
@@ -660,32 +1047,50 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
     >>> bool(r.success), bool((r.bits == a).all()), r.leaked_bits == sum(r.rate_history)
     (True, True, True)
     """
-
     a, b, p = _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_method)
-    if schedule not in ("serial", "parallel"):
-        raise ValueError(f"schedule must be 'serial' or 'parallel', got {schedule!r}")
+    engine = _check_decoder(decoder, schedule)
     n = a.size
-    h = float(np.mean(binary_entropy(p)))
-    cw = degree_profile(h) if isinstance(column_weight, str) and column_weight == "auto" else column_weight
-    w_max = max(cw) if isinstance(cw, Mapping) else int(cw)
-    sizes = _schedule(n, h, float(f_start), float(f_step), float(f_max), w_max)
+    hs = binary_entropy(p)
+    h = float(np.mean(hs))
+    soft = bool(h > 0 and float(binary_entropy(float(np.mean(p)))) > _SOFT_RATIO * h)
+    cw = degree_profile(h, soft) if isinstance(column_weight, str) and column_weight == "auto" else column_weight
+    if isinstance(cw, str):
+        raise ValueError(f"column_weight must be 'auto', an int or a mapping, got {column_weight!r}")
+    sizes = _schedule(n, h, float(f_start), float(f_step), float(f_max))
+    if not sizes:                                       # h = 0: no error is possible
+        return Reconciled(bits=b.copy(), success=True, leaked_bits=0, increments=0, rate_history=(),
+                          message="nothing sent: p_err is 0 for every bit (h = 0)", f=1.0, nit=0,
+                          code=LdpcCode(sp.csr_matrix((0, n), dtype=np.uint8), int(seed), cw, ()))
     channel = np.clip(p, _P_FLOOR, 0.5)
-    code = make_code(n, sizes[0], seed, cw)
+    llr = np.log1p(-channel) - np.log(channel)
     history: list[int] = []
     e_hat = np.zeros(n, np.uint8)
-    converged, match, nit = False, False, 0
-    for k, mk in enumerate(sizes):
-        if k:
-            code = extend_code(code, mk - code.m)
+    converged, match, nit, c2v, code = False, False, 0, None, None
+    for mk in sizes:
+        if mk >= n:                                     # disclosure: x_a in the clear
+            history.append(n)
+            code = _identity_code(n, seed)
+            leaked = n
+            return Reconciled(bits=a.copy(), success=True, leaked_bits=leaked, increments=len(history),
+                              rate_history=tuple(history),
+                              message=(f"disclosed: the schedule reached n = {n} rows after {len(history) - 1} "
+                                       f"syndrome message(s) ({leaked / (n * h):.3f} n h2(p))"),
+                              f=leaked / (n * h), nit=nit, code=code, disclosed=True)
+        code = make_code(n, mk, seed, cw, cache=cache) if code is None else \
+            extend_code(code, mk - code.m, cache=cache)
         history.append(code.m - sum(history))            # the BS discloses the new rows only
         s = code.syndrome(a)                              # rows sent so far (earlier ones unchanged)
         target = s ^ code.syndrome(b)                     # H e
-        e_hat, converged, nit = _bp(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
+        if engine == "ldpc":
+            e_hat, converged, nit = _bp_ldpc(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
+        else:
+            e_hat, converged, nit, c2v = _bp_numpy(_Graph(code.H), target, llr, max_iter, bp_method,
+                                                   ms_scaling_factor, None if restart else c2v, _PATIENCE)
         match = bool(np.array_equal(code.syndrome(b ^ e_hat), s))
         if converged and match:
             break
     leaked = int(sum(history))
-    f_used = leaked / (n * h) if h > 0 else math.inf
+    f_used = leaked / (n * h)
     ok = converged and match
     if ok:
         msg = (f"converged after {len(history)} increment(s), {leaked} syndrome bits "
