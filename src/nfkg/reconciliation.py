@@ -90,7 +90,7 @@ _CYCLE_ROUNDS = 40       # edge-swap rounds spent on removing 4-cycles at most
 _CYCLE_PATIENCE = 10     # ... and rounds without fewer of them before giving up
 _DUPLICATE_ROUNDS = 1000  # rounds allowed to remove repeated edges
 _LLR_MAX = 50.0          # largest |message| in the numpy BP (LLR of p = 2e-22)
-_PATIENCE = 0
+_PATIENCE = 20           # numpy BP: an attempt stops after this many iterations without fewer unsatisfied checks
 _PHI_MIN = 1e-6          # smallest argument of the float32 phi (phi(1e-6) = 14.5)
 _SOFT_RATIO = 1.05       # p_err is "soft" when h2(mean p) exceeds mean h2(p) by this factor
 #: Default bound of the cache of constructed codes [bytes of matrices] (:func:`clear_code_cache`
@@ -923,7 +923,7 @@ def _bits(x, name: str) -> np.ndarray:
     return a.astype(np.uint8)
 
 
-def _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_method):
+def _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, f_growth, max_iter, bp_method):
     a, b = _bits(bits_a, "bits_a"), _bits(bits_b, "bits_b")
     if a.size != b.size:
         raise ValueError(f"bits_a and bits_b must have the same length, got {a.size} and {b.size}")
@@ -938,6 +938,8 @@ def _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_me
     if not (f_start > 0 and f_step > 0 and f_max >= f_start):
         raise ValueError(f"need f_start > 0, f_step > 0 and f_max >= f_start, got "
                          f"{f_start}, {f_step}, {f_max}")
+    if not f_growth >= 1.0:
+        raise ValueError(f"f_growth must be at least 1, got {f_growth}")
     if int(max_iter) < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     if bp_method not in ("product_sum", "minimum_sum"):
@@ -945,16 +947,20 @@ def _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_me
     return a, b, np.broadcast_to(p, (n,)).astype(float)
 
 
-def _schedule(n: int, h: float, f_start: float, f_step: float, f_max: float) -> list[int]:
-    """Cumulative rows after each increment: ceil(f n h) for f = f_start, f_start + f_step, ...
-    up to f_max, at least one row more each time; a size of n or more ends the list with n
-    (disclosure). Empty for h = 0."""
+def _schedule(n: int, h: float, f_start: float, f_step: float, f_max: float, f_growth: float = 1.0) -> list[int]:
+    """Cumulative rows after each increment: ceil(f_k n h) for f_0 = f_start and steps
+    f_step, f_step f_growth, f_step f_growth^2, ... while f_k <= f_max, at least one row more
+    each time; a size of n or more ends the list with n (disclosure). Empty for h = 0."""
     if not h > 0:
         return []
-    k_max = int(math.floor((f_max - f_start) / f_step + 1e-9))
     sizes: list[int] = []
-    for k in range(k_max + 1):
-        mk = max(1, math.ceil((f_start + k * f_step) * n * h - 1e-9))
+    f, step = f_start, f_step
+    for k in range(1_000_000):
+        if k:
+            f, step = (f_start + k * f_step, f_step) if f_growth == 1.0 else (f + step, step * f_growth)
+        if f > f_max + 1e-9:
+            break
+        mk = max(1, math.ceil(f * n * h - 1e-9))
         if sizes:
             mk = max(mk, sizes[-1] + 1)
         if mk >= n:
@@ -970,11 +976,12 @@ def _identity_code(n: int, seed: int) -> LdpcCode:
 
 
 def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int, *,
-              f_start: float = 1.1, f_step: float = 0.05, f_max: float = 1.6, max_iter: int = 100,
+              f_start: float = 1.0, f_step: float = 0.02, f_max: float = 2.0, max_iter: int = 100,
               bp_method: str = "product_sum", ms_scaling_factor: float = 0.75,
               schedule: str = "parallel",
               column_weight: int | Mapping[int, float] | str = "auto",
-              decoder: str = "auto", restart: bool = False, cache: bool = True) -> Reconciled:
+              f_growth: float = 1.0, decoder: str = "auto", restart: bool = False,
+              cache: bool = True) -> Reconciled:
     r"""Rate-adaptive syndrome reconciliation of the user's bits onto the BS's.
 
     The BS sends :math:`s = H x_a` for a code of :math:`m_0 = \lceil f_0 n \hat H\rceil` rows
@@ -1047,7 +1054,7 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
     >>> bool(r.success), bool((r.bits == a).all()), r.leaked_bits == sum(r.rate_history)
     (True, True, True)
     """
-    a, b, p = _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, max_iter, bp_method)
+    a, b, p = _check_inputs(bits_a, bits_b, p_err, f_start, f_step, f_max, f_growth, max_iter, bp_method)
     engine = _check_decoder(decoder, schedule)
     n = a.size
     hs = binary_entropy(p)
@@ -1056,7 +1063,7 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
     cw = degree_profile(h, soft) if isinstance(column_weight, str) and column_weight == "auto" else column_weight
     if isinstance(cw, str):
         raise ValueError(f"column_weight must be 'auto', an int or a mapping, got {column_weight!r}")
-    sizes = _schedule(n, h, float(f_start), float(f_step), float(f_max))
+    sizes = _schedule(n, h, float(f_start), float(f_step), float(f_max), float(f_growth))
     if not sizes:                                       # h = 0: no error is possible
         return Reconciled(bits=b.copy(), success=True, leaked_bits=0, increments=0, rate_history=(),
                           message="nothing sent: p_err is 0 for every bit (h = 0)", f=1.0, nit=0,
@@ -1066,7 +1073,7 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
     history: list[int] = []
     e_hat = np.zeros(n, np.uint8)
     converged, match, nit, c2v, code = False, False, 0, None, None
-    for mk in sizes:
+    for k, mk in enumerate(sizes):
         if mk >= n:                                     # disclosure: x_a in the clear
             history.append(n)
             code = _identity_code(n, seed)
@@ -1085,7 +1092,8 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
             e_hat, converged, nit = _bp_ldpc(code, target, channel, max_iter, bp_method, ms_scaling_factor, schedule)
         else:
             e_hat, converged, nit, c2v = _bp_numpy(_Graph(code.H), target, llr, max_iter, bp_method,
-                                                   ms_scaling_factor, None if restart else c2v, _PATIENCE)
+                                                   ms_scaling_factor, None if restart else c2v,
+                                                   _PATIENCE if k < len(sizes) - 1 else 0)
         match = bool(np.array_equal(code.syndrome(b ^ e_hat), s))
         if converged and match:
             break
