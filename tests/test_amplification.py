@@ -65,17 +65,6 @@ def test_confirmation_tag():
     assert confirmation_tag(x, 4) != a
 
 
-def test_key_length_leftover_hash_lemma():
-    n, h, leak = 200_000, 0.6, 50_000
-    pen = aep_penalty(n)
-    assert pen == pytest.approx(math.sqrt(n) * 4 * math.log2(2 + math.sqrt(2)) * math.sqrt(math.log2(2e18)))
-    ell = key_length(n, h, leak)
-    assert ell == math.floor(n * h - pen - leak - 2 * math.log2(1e9))
-    assert key_length(n, h, leak, finite_size=False) == math.floor(n * h - leak - 2 * math.log2(1e9))
-    assert key_length(n, 0.01, leak) == 0 and key_length(0, 1.0, 0) == 0
-    assert key_length(n, h, leak, eps_pa=1e-3) > ell
-
-
 # --------------------------------------------------------------------------- the model's entropies
 def _h_dense(rho, bits, n=400_001):
     """H(Q_b(u) | v) by the trapezoid rule on a dense grid (independent of conditional_entropy's quad)."""

@@ -66,7 +66,7 @@ import numpy as np
 
 from .amplification import TAG_BITS, confirmation_tag, key_length, toeplitz_hash
 from .bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation,
-                     gaussian_one_way_bs, gaussian_one_way_user, quantizer_bound)
+                     gaussian_one_way_bs, gaussian_one_way_user)
 from .quantization import kdr as kdr_of, multi_bit, one_bit
 from .scenario import Scenario
 
