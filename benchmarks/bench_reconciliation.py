@@ -9,9 +9,12 @@ Parts (``--part``, several allowed; default ``soft timing``):
     ``--soft-kind uniform``; or half-normal, ``normal``) and the user's bit flipped with
     probability :math:`p_i` (so the :math:`p_i` are exactly calibrated); ``c`` is solved for a
     mean :math:`h = \\overline{h_2(p_i)}`. For each ``--h`` and rate schedule
-    (``--schedules``: ``keygen`` = 1.25 / 0.1 / 3.0 with 50 iterations, the protocol's;
-    ``default`` = the function's defaults 1.1 / 0.05 / 1.6; ``fine`` = 1.0 / 0.02 / 3.0 with
-    100 iterations, the recommended one) it reports the mean and median
+    (``--schedules``: ``keygen`` = 1.25 / 0.1 / 3.0 with 50 iterations, the protocol's so
+    far; ``old`` = 1.1 / 0.05 / 1.6, the former defaults; ``default`` = the function's
+    defaults, ``f_start='auto'`` / 0.01 / 2.0; ``fine`` = ``'auto'`` / 0.01 growing by 5 %
+    per failure up to 3.0 with 100 iterations, the recommended one; ``fine1`` = ``fine``
+    from 1.0; ``split`` = ``fine`` with ``adapt='split'``)
+    it reports the mean and median
     :math:`f = \\text{leak} / \\sum_i h_2(p_i)`, the failures (BP did not converge up to
     ``f_max``), the wrong blocks (reported success, bits differ: caught by key confirmation)
     and the mean time per block.
@@ -47,9 +50,12 @@ from nfkg.reconciliation import (_Graph, _bp_ldpc, _bp_numpy, _P_FLOOR, binary_e
 
 #: Rate schedules compared (keywords of reconcile).
 SCHEDULES = {
-    "keygen": {"f_start": 1.25, "f_step": 0.1, "f_max": 3.0, "max_iter": 50},
-    "default": {},
-    "fine": {"f_start": 1.0, "f_step": 0.02, "f_max": 3.0, "max_iter": 100},
+    "keygen": {"f_start": 1.25, "f_step": 0.1, "f_max": 3.0, "max_iter": 50},          # the protocol's so far
+    "old": {"f_start": 1.1, "f_step": 0.05, "f_max": 1.6, "max_iter": 100},            # the former defaults
+    "default": {},                                                                     # auto / 0.01 / 2.0, 100
+    "fine": {"f_step": 0.01, "f_growth": 1.05, "f_max": 3.0, "max_iter": 100},         # recommended
+    "fine1": {"f_start": 1.0, "f_step": 0.01, "f_growth": 1.05, "f_max": 3.0, "max_iter": 100},
+    "split": {"f_step": 0.01, "f_growth": 1.05, "f_max": 3.0, "max_iter": 100, "adapt": "split"},
 }
 
 _GRID_U = (np.arange(20_000) + 0.5) / 20_000
@@ -123,45 +129,64 @@ def _timed(fn, *args, **kw):
     return out, time.perf_counter() - t0
 
 
-def part_timing(n: int, hs=(0.05, 0.3, 0.7), kind: str = "uniform", f_decode: float | None = None) -> list[dict]:
-    """Construction and one decoding at the f a fine schedule needs (first converging f on a
-    0.02 grid from 1.0), per decoder and BP variant."""
+def part_timing(n: int, hs=(0.05, 0.3, 0.7), kind: str = "uniform", seeds: int = 2) -> list[dict]:
+    """Per h: code construction (first block, one extension, cached lookup); one BP decoding
+    of a fresh code at f = 1.15 per decoder and BP variant (ms per iteration); and whole
+    blocks with the recommended schedule per BP variant (f reached, seconds, attempts), the
+    second pass over the same blocks and seeds hitting the code cache."""
     rows = []
-    print(f"\ntiming at n = {n} (soft, {kind}): construction and one BP decoding")
+    variants = (("product_sum", 0.75), ("minimum_sum", 0.75), ("minimum_sum", 0.0))
+    print(f"\ntiming at n = {n} (soft, {kind})")
     for h in hs:
         a, b, p = soft_pair(n, h, [n, int(h * 1e6), 99], kind)
         hh = float(np.mean(binary_entropy(p)))
         prof = degree_profile(hh, soft=True)
-        m0 = int(np.ceil(1.0 * n * hh))
+        m0 = int(np.ceil(1.03 * n * hh))
         clear_code_cache()
         code, t_make = _timed(make_code, n, m0, 7, prof)
-        ext, t_ext = _timed(extend_code, code, max(1, int(0.02 * n * hh)))
+        _, t_ext = _timed(extend_code, code, max(1, int(0.01 * n * hh)))
         _, t_make_cached = _timed(make_code, n, m0, 7, prof)
-        r, t_rec = _timed(reconcile, a, b, p, 7, **SCHEDULES["fine"])
-        f_end = r.f if f_decode is None else f_decode
-        m_dec = min(n - 1, int(np.ceil(f_end * n * hh)))
-        dcode = make_code(n, m_dec, 8, prof)
+        res = {"n": n, "h": round(hh, 4), "m0": m0, "nnz": int(code.H.nnz), "make_s": t_make, "extend_s": t_ext,
+               "make_cached_s": t_make_cached, "decode": {}, "blocks": {}}
+        print(f"h = {hh:.3f}: m0 = {m0}, {code.H.nnz} edges; make_code {t_make:.2f} s, cached {t_make_cached * 1e3:.3f} ms;"
+              f" extend_code (1 %) {t_ext:.3f} s")
+        dcode = make_code(n, int(np.ceil(1.15 * n * hh)), 8, prof)
         channel = np.clip(p, _P_FLOOR, 0.5)
         llr = np.log1p(-channel) - np.log(channel)
         target = dcode.syndrome(a ^ b)
         graph = _Graph(dcode.H)
-        res = {"n": n, "h": round(hh, 4), "m0": m0, "nnz": int(code.H.nnz), "make_s": t_make, "extend_s": t_ext,
-               "make_cached_s": t_make_cached, "reconcile_fine_s": t_rec, "reconcile_fine_f": r.f,
-               "reconcile_fine_increments": r.increments, "decode_f": m_dec / (n * hh), "decoders": {}}
-        print(f"h = {hh:.3f}: m0 = {m0}, edges {code.H.nnz}; make_code {t_make:.2f} s (cached {t_make_cached * 1e3:.2f} ms),"
-              f" extend_code {t_ext:.2f} s; fine schedule: f = {r.f:.3f} in {r.increments} increments, {t_rec:.2f} s")
         for engine in ("numpy", "ldpc"):
-            for method, alpha in (("product_sum", 0.75), ("minimum_sum", 0.75), ("minimum_sum", 0.0)):
+            for method, alpha in variants:
                 if engine == "numpy":
                     (e, conv, it, _), t = _timed(_bp_numpy, graph, target, llr, 200, method, alpha)
                 else:
                     (e, conv, it), t = _timed(_bp_ldpc, dcode, target, channel, 200, method, alpha, "parallel")
                 ok = bool(conv and np.array_equal(e, a ^ b))
                 key = f"{engine}/{method}/{alpha}"
-                res["decoders"][key] = {"seconds": t, "iterations": it, "ms_per_iteration": 1e3 * t / max(it, 1),
-                                        "success": ok}
-                print(f"    f = {m_dec / (n * hh):.3f} {key:>28}: {t:6.2f} s, {it:3d} it, "
+                res["decode"][key] = {"seconds": t, "iterations": it, "ms_per_iteration": 1e3 * t / max(it, 1),
+                                      "success": ok}
+                print(f"    one decoding at f = 1.15, {key:>26}: {t:6.2f} s, {it:3d} it, "
                       f"{1e3 * t / max(it, 1):6.1f} ms/it, {'ok' if ok else 'FAILED'}", flush=True)
+        for method, alpha in variants:
+            for rep in ("cold", "cached"):
+                if rep == "cold":
+                    clear_code_cache()
+                fs, ts, inc, bad = [], [], [], 0
+                for s in range(seeds):
+                    a2, b2, p2 = soft_pair(n, h, [n, int(h * 1e6), 50 + s], kind)
+                    r, t = _timed(reconcile, a2, b2, p2, 11 + s, bp_method=method, ms_scaling_factor=alpha,
+                                  **SCHEDULES["fine"])
+                    ts.append(t)
+                    inc.append(r.increments)
+                    if r.success and np.array_equal(r.bits, a2):
+                        fs.append(r.f)
+                    else:
+                        bad += 1
+                key = f"{method}/{alpha}/{rep}"
+                res["blocks"][key] = {"f_mean": float(np.mean(fs)) if fs else None, "seconds_mean": float(np.mean(ts)),
+                                      "increments_mean": float(np.mean(inc)), "failed": bad}
+                print(f"    blocks, recommended schedule, {key:>26}: f {np.mean(fs) if fs else float('nan'):.3f}, "
+                      f"{np.mean(ts):5.2f} s/block, {np.mean(inc):4.1f} attempts, {bad} failed", flush=True)
         rows.append(res)
     return rows
 
