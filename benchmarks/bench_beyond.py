@@ -3,7 +3,7 @@
 Three parts, one per target:
 
 (a) ``figures``: svd-mf against svd-pa, svd-dlpa and svd-opt on the J4-J8 geometries, through
-    :func:`nfkg.experiments.run_figure` with a ``schemes`` override (the papers' schemes with
+    :func:`nfkg.studies.experiments.run_figure` with a ``schemes`` override (the papers' schemes with
     their isotropic shaping and jamming; svd-mf with its fixed matched shaping and targeted
     jamming; general engine). J4 and J6 on coarser grids than the presets (dpsi step 5 mrad,
     dr step 5 cm) to keep the run short; J5, J7, J8 (K = 4 and 6) on the preset grids.
@@ -42,7 +42,7 @@ def _ratio_stats(num: np.ndarray, den: np.ndarray) -> float:
 
 
 def part_figures(quick: bool) -> dict:
-    from nfkg.experiments import run_figure, scheme_label
+    from nfkg.studies.experiments import run_figure, scheme_label
 
     schemes = ["svd-pa", "svd-dlpa", "svd-opt", "svd-mf"]
     step4, step6 = (0.01, 0.2) if quick else (0.005, 0.05)
@@ -88,8 +88,8 @@ def part_figures(quick: bool) -> dict:
 
 
 def _random_scenario(rng: np.random.Generator, k: int):
-    from nfkg.channel import ULA
-    from nfkg.scenario import Scenario
+    from nfkg.model.channel import ULA
+    from nfkg.model.scenario import Scenario
 
     n = int(rng.choice([64, 128, 256]))
     r = rng.uniform(5.0, 25.0, k)
@@ -105,7 +105,7 @@ def _random_scenario(rng: np.random.Generator, k: int):
 
 
 def part_random(quick: bool) -> dict:
-    from nfkg.precoding import evaluate
+    from nfkg.schemes.precoding import evaluate
 
     n_scen = 40 if quick else 200
     rng = np.random.default_rng(2026)
@@ -158,7 +158,7 @@ def part_random(quick: bool) -> dict:
 def _de_maxmin(scen, res, seed: int) -> float:
     from scipy.optimize import differential_evolution
 
-    from nfkg.optimum import true_skr
+    from nfkg.schemes.optimum import true_skr
 
     s = res.extra["coefficients"]
     sig, jam = res.views
@@ -179,7 +179,7 @@ def _de_maxmin(scen, res, seed: int) -> float:
 
 
 def part_maxmin(quick: bool) -> dict:
-    from nfkg.precoding import evaluate
+    from nfkg.schemes.precoding import evaluate
 
     n_each = 3 if quick else 10
     rng = np.random.default_rng(11)

@@ -19,9 +19,9 @@ import argparse
 import json
 import time
 
-from nfkg.channel import ULA
-from nfkg.keygen import keygen
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.protocol.keygen import keygen
+from nfkg.model.scenario import Scenario
 
 USERS = [(12.0, -0.6), (13.0, 0.6)]
 EVES = [(11.98, -0.6), (12.98, 0.6)]
@@ -59,7 +59,7 @@ def run_j5(rounds: int) -> list[dict]:
 
 
 def run_figure() -> list[dict]:
-    from nfkg.keyrate import run_keyrate
+    from nfkg.studies.keyrate import run_keyrate
 
     t0 = time.perf_counter()
     data = run_keyrate()

@@ -2,14 +2,14 @@
 
 For every case it measures (timeit-style, min over repeats, per call):
 
-* ``nfkg``: ``nfkg.precoding.evaluate(Scenario.from_dbm(...), scheme)`` end to end
+* ``nfkg``: ``nfkg.schemes.precoding.evaluate(Scenario.from_dbm(...), scheme)`` end to end
   (a fresh Scenario each call, so the channel vectors are generated inside the timing);
 * ``naive``: :func:`naive.naive_evaluate` (explicit N x N matrices, ``benchmarks/naive.py``);
 * ``naive matvec``: :func:`naive.naive_matvec_evaluate`, the "fairer" naive form: the same
   formulas with projections applied to vectors (per-user thin SVDs of the N x (2K-2)
   matrices), no N x N matrix;
 * ``channels``: generating the K user and K Eve channel vectors alone
-  (two calls of ``nfkg.channel.ULA(N).channel``), the floor for any implementation;
+  (two calls of ``nfkg.model.channel.ULA(N).channel``), the floor for any implementation;
 
 and cross-checks the SKRs of all three against each other (relative difference).
 
@@ -49,9 +49,9 @@ if str(HERE) not in sys.path:
 
 from naive import NaiveScenario, naive_evaluate, naive_matvec_evaluate  # noqa: E402
 
-from nfkg.channel import ULA  # noqa: E402
-from nfkg.precoding import evaluate  # noqa: E402
-from nfkg.scenario import Scenario  # noqa: E402
+from nfkg.model.channel import ULA  # noqa: E402
+from nfkg.schemes.precoding import evaluate  # noqa: E402
+from nfkg.model.scenario import Scenario  # noqa: E402
 
 NAIVE_CAP_S = 60.0  # skip a naive run predicted to take longer than this (estimate instead)
 CARRIER = 30e9

@@ -2,7 +2,7 @@
 
 Four parts, one per target of the DLPA issue:
 
-(1) ``assess``: :func:`nfkg.training.assess` on the held-out close-Eve stream
+(1) ``assess``: :func:`nfkg.schemes.training.assess` on the held-out close-Eve stream
     (``part='close'``, every Eve 1-5 cm from her user) and on the held-out test mixture
     (``part='test'``), K = 2 and 4, seed 0, n = 512 scenarios per K per set (64 with
     ``--quick``): mean sum SKR of svd-pa, svd-dlpa, the full-power optimum (J(41) with the
@@ -12,7 +12,7 @@ Four parts, one per target of the DLPA issue:
     beats svd-pa in more than half of the scenarios.
 (2) ``optimum``: svd-opt (``precode(scen, 'svd-opt')``, its defaults: total at most P_max,
     multi-start SLSQP) against an independent global search of the same objective (the sum
-    of :func:`nfkg.optimum.true_skr` over the power fractions in the simplex with slack) on
+    of :func:`nfkg.schemes.optimum.true_skr` over the power fractions in the simplex with slack) on
     random K = 1 and K = 2 scenarios of the test and close streams. The search never uses
     SLSQP or a gradient: ``scipy.optimize.differential_evolution`` (vectorised, 3 seeds) on
     ``y`` in [0, 1]^(2K+1), fractions ``y[:2K] / sum(y)`` (``y[2K]`` is the slack), and for
@@ -63,11 +63,11 @@ if str(HERE) not in sys.path:
 
 import bench_core  # noqa: E402
 
-from nfkg.channel import ULA  # noqa: E402
-from nfkg.optimum import true_skr  # noqa: E402
-from nfkg.precoding import precode, true_objective  # noqa: E402
-from nfkg.scenario import Scenario  # noqa: E402
-from nfkg.units import dbm_2_watt  # noqa: E402
+from nfkg.model.channel import ULA  # noqa: E402
+from nfkg.schemes.optimum import true_skr  # noqa: E402
+from nfkg.schemes.precoding import precode, true_objective  # noqa: E402
+from nfkg.model.scenario import Scenario  # noqa: E402
+from nfkg.model.units import dbm_2_watt  # noqa: E402
 
 TARGET_GAP_CLOSED = 0.5
 TARGET_BEATS_PA = 0.5
@@ -79,7 +79,7 @@ SPEED_SEED = 20241124
 
 # --------------------------------------------------------------------------- (1) held-out assessment
 def assess_part(quick: bool) -> list[dict]:
-    from nfkg import training
+    from nfkg.schemes import training
 
     n = 64 if quick else 512
     rows = []
@@ -155,7 +155,7 @@ def global_search(f, k: int, quick: bool) -> tuple[float, np.ndarray, dict]:
 
 
 def optimum_part(quick: bool) -> dict:
-    from nfkg import training
+    from nfkg.schemes import training
 
     sets = [("test", 5 if quick else 20), ("close", 3 if quick else 10)]
     rows = []
@@ -277,7 +277,7 @@ def speed_part(quick: bool) -> dict:
 def training_part(quick: bool) -> dict:
     import torch
 
-    from nfkg import training
+    from nfkg.schemes import training
 
     if quick:
         return {"status": "skipped", "detail": "--quick", "torch_threads": torch.get_num_threads()}
@@ -410,7 +410,7 @@ def markdown(res: dict) -> str:
 
 
 def write_csv(res: dict, path: Path) -> None:
-    from nfkg.training import ASSESS_COLUMNS
+    from nfkg.schemes.training import ASSESS_COLUMNS
 
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)

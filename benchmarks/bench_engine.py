@@ -56,9 +56,9 @@ if str(HERE) not in sys.path:
 import bench_core  # noqa: E402
 import naive  # noqa: E402
 
-from nfkg.channel import ULA  # noqa: E402
-from nfkg.precoding import evaluate  # noqa: E402
-from nfkg.scenario import Scenario  # noqa: E402
+from nfkg.model.channel import ULA  # noqa: E402
+from nfkg.schemes.precoding import evaluate  # noqa: E402
+from nfkg.model.scenario import Scenario  # noqa: E402
 
 SCHEMES = ("ras", "mrc", "svd", "svd-pa")
 CARRIER = 30e9

@@ -1,6 +1,6 @@
 """The exact split of J(41) (svd-opt, svd-mf): the grid method against the multi-start SLSQP. Not run by the tests.
 
-:func:`nfkg.optimum.exact_allocation` has two methods: ``'grid'`` (the default: per-user
+:func:`nfkg.schemes.optimum.exact_allocation` has two methods: ``'grid'`` (the default: per-user
 value functions on a budget grid, their exact or dynamic-programme allocation, golden-section
 or one-SLSQP refinement) and ``'multistart'`` (the earlier multi-start SLSQP). Four parts:
 
@@ -34,10 +34,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from nfkg import precoding  # noqa: E402
-from nfkg.channel import ULA  # noqa: E402
-from nfkg.optimum import exact_allocation, true_skr  # noqa: E402
-from nfkg.scenario import Scenario  # noqa: E402
+from nfkg.schemes import precoding  # noqa: E402
+from nfkg.model.channel import ULA  # noqa: E402
+from nfkg.schemes.optimum import exact_allocation, true_skr  # noqa: E402
+from nfkg.model.scenario import Scenario  # noqa: E402
 
 COMBOS = (("isotropic", "isotropic"), ("matched", "targeted"))
 

@@ -16,9 +16,9 @@ import argparse
 import json
 import time
 
-from nfkg.channel import ULA
-from nfkg.keygen import keygen
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.protocol.keygen import keygen
+from nfkg.model.scenario import Scenario
 
 USERS = [(12.0, -0.6), (13.0, 0.6)]
 CASES = (

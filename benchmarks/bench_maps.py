@@ -46,7 +46,7 @@ def _scenario(n_ant: int = 256):
 
 
 def map_vs_floor(side: int, repeats: int) -> dict:
-    from nfkg.maps import MapSpec, _chunk_points, map_grid, secrecy_map
+    from nfkg.scale.maps import MapSpec, _chunk_points, map_grid, secrecy_map
 
     s = _scenario()
     x, y = map_grid(EXTENT, (side, side))
@@ -70,7 +70,7 @@ def map_vs_floor(side: int, repeats: int) -> dict:
 
 
 def map_svdpa(side: int) -> dict:
-    from nfkg.maps import MapSpec, map_grid, secrecy_map
+    from nfkg.scale.maps import MapSpec, map_grid, secrecy_map
 
     x, y = map_grid(EXTENT, (side, side))
     t0 = time.perf_counter()
@@ -86,7 +86,7 @@ import json, resource, sys, time
 import numpy as np
 sys.path.insert(0, {here!r})
 from bench_maps import _scenario, EXTENT
-from nfkg.maps import MapSpec, map_grid, secrecy_map
+from nfkg.scale.maps import MapSpec, map_grid, secrecy_map
 def hwm():  # VmHWM: this process's peak RSS (ru_maxrss would carry the parent's across exec)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -124,8 +124,8 @@ def dask_speedup(n_points: int) -> dict:
 
     import distributed
 
-    from nfkg.executor import DaskExecutor
-    from nfkg.sweep import parse_sweep, read_results, run_sweep
+    from nfkg.scale.executor import DaskExecutor
+    from nfkg.scale.sweep import parse_sweep, read_results, run_sweep
 
     sw = parse_sweep(_sweep_config(n_points))
     out: dict = {"points": len(sw.points), "chunks": len(sw.chunks()), "schemes": sw.config.schemes}
@@ -136,7 +136,7 @@ def dask_speedup(n_points: int) -> dict:
                                                host="127.0.0.1", dashboard_address=None,
                                                silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
-            client.run(lambda: __import__("nfkg.sweep"))  # import nfkg in the workers before the clock
+            client.run(lambda: __import__("nfkg.scale.sweep"))  # import nfkg in the workers before the clock
             t0 = time.perf_counter()
             with DaskExecutor(client=client) as ex:
                 run_sweep(sw, Path(tmp) / f"w{workers}", executor=ex)

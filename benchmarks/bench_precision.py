@@ -110,9 +110,9 @@ def _rel(a, b):
 
 
 def run_one(c: dict) -> dict:
-    from nfkg.channel import ULA
-    from nfkg.precoding import evaluate
-    from nfkg.scenario import Scenario
+    from nfkg.model.channel import ULA
+    from nfkg.schemes.precoding import evaluate
+    from nfkg.model.scenario import Scenario
 
     s = Scenario.from_dbm(ULA(c["n_ant"], CARRIER_GHZ * 1e9), users=c["users"], eves=c["eves"],
                           pt_dbm=c["pt"], noise_dbm=c["noise"], pilot_length=c["v"])

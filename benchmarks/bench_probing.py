@@ -6,7 +6,7 @@ Five parts:
     closer, P_t = 15 dBm, V = 1 so ``pilots='auto'`` builds the pilots explicitly), schemes
     mrc, svd, svd-pa. The N-antenna reference simulation
     ``probe(s, result, rounds=T, seed=0, method='explicit')`` is timed with a
-    :class:`~nfkg.precoding.PrecodingResult` whose ``.covariance`` was already built (precoding
+    :class:`~nfkg.schemes.precoding.PrecodingResult` whose ``.covariance`` was already built (precoding
     is not timed) against the **floor**: drawing the same precoders and nothing else, i.e. for
     each seed block b of ``probing.BLOCK`` rounds
     ``cov.sample(default_rng(SeedSequence(seed, spawn_key=(b,))), BLOCK)``. A third series,
@@ -88,10 +88,11 @@ if str(HERE) not in sys.path:
 
 import bench_core  # noqa: E402
 
-from nfkg import probing, randomness  # noqa: E402
-from nfkg.channel import ULA  # noqa: E402
-from nfkg.precoding import precode  # noqa: E402
-from nfkg.scenario import Scenario  # noqa: E402
+from nfkg import randomness  # noqa: E402
+from nfkg.protocol import probing  # noqa: E402
+from nfkg.model.channel import ULA  # noqa: E402
+from nfkg.schemes.precoding import precode  # noqa: E402
+from nfkg.model.scenario import Scenario  # noqa: E402
 
 TARGET_FLOOR_RATIO = 3.0
 TARGET_PEAK_BYTES = 1e9
@@ -288,8 +289,8 @@ mode, rounds = sys.argv[1], int(sys.argv[2])
 sys.path.insert(0, sys.argv[3])
 import numpy as np
 from bench_probing import scenario
-from nfkg import probing
-from nfkg.precoding import precode
+from nfkg.protocol import probing
+from nfkg.schemes.precoding import precode
 s = scenario()
 res = precode(s, "svd-pa")
 res.covariance

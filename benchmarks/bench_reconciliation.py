@@ -1,4 +1,4 @@
-"""Reconciliation benchmark: efficiency f, failures and time per block of :func:`nfkg.reconciliation.reconcile`.
+"""Reconciliation benchmark: efficiency f, failures and time per block of :func:`nfkg.protocol.reconciliation.reconcile`.
 
 Parts (``--part``, several allowed; default ``soft timing``):
 
@@ -45,7 +45,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from nfkg.reconciliation import (_Graph, _bp_ldpc, _bp_numpy, _P_FLOOR, binary_entropy, clear_code_cache,
+from nfkg.protocol.reconciliation import (_Graph, _bp_ldpc, _bp_numpy, _P_FLOOR, binary_entropy, clear_code_cache,
                                  degree_profile, efficiency, extend_code, make_code, reconcile)
 
 #: Rate schedules compared (keywords of reconcile).

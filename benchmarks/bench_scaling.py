@@ -1,6 +1,6 @@
 """Scaling benchmark: cost per scenario of every scheme against N and against K.
 
-Two sweeps, every registered scheme (``nfkg.precoding.scheme_names()``, picked up at run
+Two sweeps, every registered scheme (``nfkg.schemes.precoding.scheme_names()``, picked up at run
 time, so schemes added later are measured too):
 
 * **vs N**: K = 2, N = 64, 256, 1024, 4096, 16384;
@@ -90,7 +90,7 @@ import bench_engine  # noqa: E402
 import naive  # noqa: E402
 from bench_probing import _openblas  # noqa: E402
 
-from nfkg.precoding import scheme_names  # noqa: E402
+from nfkg.schemes.precoding import scheme_names  # noqa: E402
 
 N_SWEEP = (64, 256, 1024, 4096, 16384)
 K_SWEEP = (1, 2, 4, 8, 16)

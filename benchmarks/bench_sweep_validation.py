@@ -4,9 +4,9 @@ The sweep: the base of ``examples/two_users.toml`` (K = 2), schemes svd and svd-
 and five swept keys of ten values each, ``pt_dbm``, ``antennas`` (3 ... 1024), ``eves[0].r``,
 ``eves[1].r`` and ``users[0].psi``: 10^5 points. Timed (median of ``--repeat`` 3):
 
-* ``parse_sweep``: the bulk validation of :func:`nfkg.sweep._expand` and the points, from the
+* ``parse_sweep``: the bulk validation of :func:`nfkg.scale.sweep._expand` and the points, from the
   parsed TOML content (reading the file is not timed);
-* ``point by point``: :func:`nfkg.sweep._expand_pointwise`, the full validation of every point
+* ``point by point``: :func:`nfkg.scale.sweep._expand_pointwise`, the full validation of every point
   one by one (the implementation before issue 18), once, on the 10^4 points of the first
   ``pt_dbm`` value, scaled to 10^5;
 * ``resume check``: what a rerun adds before any work, reading the identity (Parquet metadata)
@@ -28,7 +28,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from nfkg import sweep as sw
+from nfkg.scale import sweep as sw
 
 HERE = Path(__file__).resolve().parent
 TARGET_S = 5.0

@@ -22,11 +22,11 @@ formed, so it costs ``O(N K^3)`` per scenario instead of ``O(N^3)``; it is what 
 careful one-scenario-at-a-time implementation without nfkg's reduced coordinates
 would cost.
 
-Independence: the only part of nfkg used here is :mod:`nfkg.channel` (the channel
+Independence: the only part of nfkg used here is :mod:`nfkg.model.channel` (the channel
 vectors f_k, h_k of C(2)-(3), J(1)-(3)). Null spaces, precoder covariances,
 Dinkelbach, water-filling, the alternating optimisation and the secret key rate
-are all re-implemented below without touching ``nfkg.subspace``,
-``nfkg.secrecy``, ``nfkg.optimize``, ``nfkg.precoding`` or ``nfkg.scenario``.
+are all re-implemented below without touching ``nfkg.engine.subspace``,
+``nfkg.engine.secrecy``, ``nfkg.schemes.optimize``, ``nfkg.schemes.precoding`` or ``nfkg.model.scenario``.
 
 What is implemented (SPEC 3-5, 9)
 --------------------------------
@@ -82,7 +82,7 @@ from typing import Sequence
 import numpy as np
 import scipy.linalg
 
-from nfkg.channel import ULA
+from nfkg.model.channel import ULA
 
 __all__ = [
     "NaiveScenario",
@@ -152,7 +152,7 @@ class NaiveScenario:
         return dbm_to_w(self.noise_dbm)
 
     def channels(self) -> tuple[np.ndarray, np.ndarray]:
-        """``f``, ``h`` of shape ``(K, N)`` from :mod:`nfkg.channel` (the one allowed import)."""
+        """``f``, ``h`` of shape ``(K, N)`` from :mod:`nfkg.model.channel` (the one allowed import)."""
         ula = ULA(self.n_ant, self.carrier_hz)
         ub = np.asarray(self.users, dtype=float).reshape(-1, 2)
         ue = np.asarray(self.eves, dtype=float).reshape(-1, 2)

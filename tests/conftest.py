@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.model.scenario import Scenario
 
 
 @pytest.fixture

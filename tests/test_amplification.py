@@ -1,4 +1,4 @@
-"""Privacy amplification, confirmation tags and the model's entropies (nfkg.amplification, nfkg.bounds)."""
+"""Privacy amplification, confirmation tags and the model's entropies (nfkg.protocol.amplification, nfkg.protocol.bounds)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from nfkg.amplification import (TAG_BITS, aep_penalty, confirmation_tag, key_length, public_bits, renyi_min_entropy,
+from nfkg.protocol.amplification import (TAG_BITS, aep_penalty, confirmation_tag, key_length, public_bits, renyi_min_entropy,
                                 renyi_penalty, toeplitz_hash)
-from nfkg.bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation, one_way_rate,
+from nfkg.protocol.bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation, one_way_rate,
                          thresholds, uniform_thresholds)
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate
-from nfkg.probing import probe
-from nfkg.quantization import multi_bit, one_bit
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate
+from nfkg.protocol.probing import probe
+from nfkg.protocol.quantization import multi_bit, one_bit
+from nfkg.model.scenario import Scenario
 
 
 def _toeplitz_dense(x, ell, seed):

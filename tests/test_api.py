@@ -12,8 +12,7 @@ import nfkg
 
 API = ["evaluate", "precode", "Scenario", "ULA", "load_scenario", "parse_scenario", "ScenarioError",
        "scheme_names", "register_scheme", "run_figure", "reproduce"]
-SUBMODULES = ["units", "channel", "scenario", "scenario_file", "subspace", "secrecy", "optimize",
-              "precoding", "experiments", "claims", "plotting", "report", "cli"]
+SUBMODULES = ["scale", "studies", "protocol", "schemes", "model", "engine", "randomness", "cli"]
 
 
 @pytest.mark.parametrize("name", API)
@@ -26,10 +25,10 @@ def test_every_name_resolves_to_its_submodule_object(name):
 def test_the_names_are_the_documented_ones():
     from nfkg import (ULA, Scenario, ScenarioError, evaluate, load_scenario, parse_scenario,  # noqa: F401
                       precode, register_scheme, run_figure, scheme_names)
-    from nfkg.channel import ULA as ula
-    from nfkg.experiments import run_figure as rf
-    from nfkg.precoding import evaluate as ev
-    from nfkg.scenario_file import ScenarioError as se
+    from nfkg.model.channel import ULA as ula
+    from nfkg.studies.experiments import run_figure as rf
+    from nfkg.schemes.precoding import evaluate as ev
+    from nfkg.model.scenario_file import ScenarioError as se
 
     assert (ULA, run_figure, evaluate, ScenarioError) == (ula, rf, ev, se)
     assert issubclass(ScenarioError, ValueError)

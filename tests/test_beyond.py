@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
+from nfkg.model.channel import ULA
 from nfkg.cli import main
-from nfkg.optimum import true_skr
-from nfkg.precoding import evaluate, get_scheme, precode, score
-from nfkg.scenario import Scenario
+from nfkg.schemes.optimum import true_skr
+from nfkg.schemes.precoding import evaluate, get_scheme, precode, score
+from nfkg.model.scenario import Scenario
 
 J5_USERS = [(12.0, -0.6), (13.0, 0.6)]
 J5_EVES = [(11.98, -0.6), (12.98, 0.6)]
@@ -115,7 +115,7 @@ def test_any_isotropic_split_is_reproduced_by_the_svd_mf_shapes_with_less_power(
         scen = random_scenario(rng, k, n_ant=32)
         opt = evaluate(scen, "svd-opt", "isotropic")
         blocks_dim = opt.result.views[0].trace  # 1 where the signal null space is not empty
-        from nfkg.reduced import geometry
+        from nfkg.engine.reduced import geometry
 
         bl = geometry(scen).blocks()
         d_k, d_ek = np.maximum(bl.dim_k, 1), np.maximum(bl.dim_ek, 1)
@@ -250,7 +250,7 @@ def test_edges_give_finite_results(case):
 
 # --------------------------------------------------------------------------- figures
 def test_beyond_figures(tmp_path):
-    from nfkg.tables import run_table, save_table, table_ids
+    from nfkg.studies.tables import run_table, save_table, table_ids
 
     assert {"beyond-j5", "fairness"} <= set(table_ids())
     d = run_table("beyond-j5", {"pt_dbm": [20, 30], "n_ant": 64,

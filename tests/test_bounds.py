@@ -1,4 +1,4 @@
-"""The model's rates and entropies (nfkg.bounds) against independent references.
+"""The model's rates and entropies (nfkg.protocol.bounds) against independent references.
 
 References used here, none of them the module's quadrature: closed forms, determinants of
 sample covariances of Gaussian draws, the previous adaptive-quadrature routine (copied below),
@@ -16,7 +16,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import ndtr
 
-from nfkg.bounds import (REFERENCE, conditional_entropy, conditional_renyi_entropy, direction_correlations,
+from nfkg.protocol.bounds import (REFERENCE, conditional_entropy, conditional_renyi_entropy, direction_correlations,
                          gaussian_mutual_information, gaussian_one_way_bs, gaussian_one_way_user, level_entropies,
                          one_way_rate, quantizer_bound, thresholds, uniform_thresholds)
 

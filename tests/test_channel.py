@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nfkg.channel import (ULA, antenna_positions, far_field_channel, near_field_channel, nlos_channel,
+from nfkg.model.channel import (ULA, antenna_positions, far_field_channel, near_field_channel, nlos_channel,
                           node_position, rayleigh_distance, reactive_distance)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nfkg.cli import main, parse_param
-from nfkg.precoding import scheme_names
+from nfkg.schemes.precoding import scheme_names
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TWO = str(EXAMPLES / "two_users.toml")
@@ -87,8 +87,8 @@ def test_evaluate_json(capsys, scenario, k, scheme):
 
 
 def test_evaluate_json_matches_library(capsys):
-    from nfkg.precoding import evaluate
-    from nfkg.scenario_file import load_scenario
+    from nfkg.schemes.precoding import evaluate
+    from nfkg.model.scenario_file import load_scenario
 
     for scoring in ("general", "per-user"):
         code, out, _ = run(capsys, "evaluate", TWO, "-s", "svd-pa", "--shaping", "matched", "--scoring", scoring,
@@ -202,7 +202,7 @@ def test_console_script_has_no_traceback(tmp_path):
 
 # --------------------------------------------------------------------------- schemes, info
 def test_schemes(capsys):
-    from nfkg.precoding import get_scheme
+    from nfkg.schemes.precoding import get_scheme
 
     code, out, _ = run(capsys, "schemes")
     assert code == 0
@@ -244,10 +244,10 @@ def test_parse_param():
 
 @pytest.fixture
 def fake_figures(monkeypatch):
-    """Stand-ins for nfkg.experiments, nfkg.plotting and nfkg.report."""
+    """Stand-ins for nfkg.studies.experiments, nfkg.studies.plotting and nfkg.studies.report."""
     calls: dict[str, list] = {"run_figure": [], "save_figure": [], "reproduce": []}
 
-    experiments = types.ModuleType("nfkg.experiments")
+    experiments = types.ModuleType("nfkg.studies.experiments")
     experiments.figure_ids = lambda: ["c3", "c4", "c5", "j4", "j5", "t1"]
 
     def run_figure(fig_id, overrides, scoring="general", progress=None):
@@ -257,7 +257,7 @@ def fake_figures(monkeypatch):
     experiments.run_figure = run_figure
     experiments.monte_carlo_steps = lambda fig_id, overrides=None: 0
 
-    plotting = types.ModuleType("nfkg.plotting")
+    plotting = types.ModuleType("nfkg.studies.plotting")
 
     def save_figure(data, out_dir, formats=("png", "pdf")):
         calls["save_figure"].append((data, Path(out_dir), tuple(formats)))
@@ -265,7 +265,7 @@ def fake_figures(monkeypatch):
 
     plotting.save_figure = save_figure
 
-    report = types.ModuleType("nfkg.report")
+    report = types.ModuleType("nfkg.studies.report")
 
     def reproduce(out_dir, ids=None, progress=True, scoring="general"):
         calls["reproduce"].append((Path(out_dir), ids, progress, scoring))
@@ -273,7 +273,7 @@ def fake_figures(monkeypatch):
 
     report.reproduce = reproduce
     for name, mod in (("experiments", experiments), ("plotting", plotting), ("report", report)):
-        monkeypatch.setitem(sys.modules, f"nfkg.{name}", mod)
+        monkeypatch.setitem(sys.modules, f"nfkg.studies.{name}", mod)
     return calls
 
 
@@ -306,7 +306,7 @@ def test_figure_value_error_from_experiments(capsys, tmp_path, fake_figures, mon
     def bad(fig_id, overrides, scoring="general", progress=None):
         raise ValueError("unknown parameter 'n_antt' for figure c3")
 
-    monkeypatch.setattr(sys.modules["nfkg.experiments"], "run_figure", bad)
+    monkeypatch.setattr(sys.modules["nfkg.studies.experiments"], "run_figure", bad)
     assert_usage_error(*run(capsys, "figure", "c3", "--out", str(tmp_path), "-p", "n_antt=3"), "n_antt")
 
 
@@ -328,12 +328,12 @@ def test_reproduce_bad_ids(capsys, tmp_path, fake_figures, monkeypatch):
     def reproduce(out_dir, ids=None, progress=True, scoring="general"):
         raise ValueError(f"ids: unknown id {ids[-1]!r}")
 
-    monkeypatch.setattr(sys.modules["nfkg.report"], "reproduce", reproduce)
+    monkeypatch.setattr(sys.modules["nfkg.studies.report"], "reproduce", reproduce)
     assert_usage_error(*run(capsys, "reproduce", "--out", str(tmp_path), "--only", "c3,x1"), "x1")
 
 
 def test_missing_module_is_one_line(capsys, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "nfkg.experiments", None)
+    monkeypatch.setitem(sys.modules, "nfkg.studies.experiments", None)
     code, out, err = run(capsys, "figure", "c3", "--out", str(tmp_path))
     assert code == 1 and out == ""
-    assert err.splitlines() == ["nfkg: error: nfkg.experiments is not available in this installation"]
+    assert err.splitlines() == ["nfkg: error: nfkg.studies.experiments is not available in this installation"]

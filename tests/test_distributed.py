@@ -11,9 +11,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from nfkg.executor import DaskExecutor, InProcess, get_executor  # noqa: E402
-from nfkg.maps import MapSpec, map_grid, secrecy_map  # noqa: E402
-from nfkg.sweep import parse_sweep, read_results, run_sweep  # noqa: E402
+from nfkg.scale.executor import DaskExecutor, InProcess, get_executor  # noqa: E402
+from nfkg.scale.maps import MapSpec, map_grid, secrecy_map  # noqa: E402
+from nfkg.scale.sweep import parse_sweep, read_results, run_sweep  # noqa: E402
 
 BASE = {"antennas": 64, "pt_dbm": 20,
         "users": [{"r": 6.0, "psi": -0.3}, {"r": 7.0, "psi": 0.4}],
@@ -22,7 +22,7 @@ BASE = {"antennas": 64, "pt_dbm": 20,
 
 @pytest.fixture(scope="module")
 def client():
-    from nfkg.executor import local_cluster
+    from nfkg.scale.executor import local_cluster
 
     cluster = local_cluster(2)
     c = distributed.Client(cluster)

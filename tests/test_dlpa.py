@@ -10,14 +10,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nfkg import dlpa  # noqa: E402
-from nfkg.channel import ULA  # noqa: E402
+from nfkg.schemes import dlpa  # noqa: E402
+from nfkg.model.channel import ULA  # noqa: E402
 from nfkg.cli import main  # noqa: E402
-from nfkg.network import KGSVDNet, sum_skr, user_skr  # noqa: E402
-from nfkg.optimum import true_skr  # noqa: E402
-from nfkg.precoding import evaluate, precode, true_objective  # noqa: E402
-from nfkg.scenario import Scenario  # noqa: E402
-from nfkg.training import dataset, sample_scenarios, train  # noqa: E402
+from nfkg.schemes.network import KGSVDNet, sum_skr, user_skr  # noqa: E402
+from nfkg.schemes.optimum import true_skr  # noqa: E402
+from nfkg.schemes.precoding import evaluate, precode, true_objective  # noqa: E402
+from nfkg.model.scenario import Scenario  # noqa: E402
+from nfkg.schemes.training import dataset, sample_scenarios, train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def _random_instances(k, n, seed, part="test"):
 # --------------------------------------------------------------------------- the loss
 @pytest.mark.parametrize("k,part", [(1, "test"), (2, "close"), (3, "test"), (4, "close")])
 def test_torch_loss_equals_numpy_true_skr(k, part):
-    """J(41) in torch on the dimensionless instance == nfkg.optimum.true_skr on raw coefficients."""
+    """J(41) in torch on the dimensionless instance == nfkg.schemes.optimum.true_skr on raw coefficients."""
     rng = np.random.default_rng(k)
     scen = next(sample_scenarios(k, 64, 11, part))
     (sig, jam), s, inst = dlpa.scenario_instance(scen)
@@ -148,7 +148,7 @@ def test_dataset_independent_of_count():
 
 def test_close_set_is_close():
     scen = next(sample_scenarios(3, 256, 0, "close"))
-    from nfkg.channel import node_position
+    from nfkg.model.channel import node_position
 
     d = np.linalg.norm(node_position(scen.r_b, scen.psi_b) - node_position(scen.r_e, scen.psi_e), axis=-1)
     assert d.min() >= 0.01 - 1e-12 and d.max() <= 0.0711

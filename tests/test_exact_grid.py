@@ -1,14 +1,14 @@
-"""The grid method of the exact split of J(41) (nfkg.optimum.exact_allocation, the default):
+"""The grid method of the exact split of J(41) (nfkg.schemes.optimum.exact_allocation, the default):
 against the multi-start SLSQP, a global search and svd-pa; batch independence, bit for bit."""
 
 import numpy as np
 import pytest
 from scipy.optimize import differential_evolution, minimize
 
-from nfkg import precoding
-from nfkg.channel import ULA
-from nfkg.optimum import best_split, exact_allocation, true_skr
-from nfkg.scenario import Scenario
+from nfkg.schemes import precoding
+from nfkg.model.channel import ULA
+from nfkg.schemes.optimum import best_split, exact_allocation, true_skr
+from nfkg.model.scenario import Scenario
 
 COMBOS = (("isotropic", "isotropic"), ("matched", "targeted"))
 

@@ -5,13 +5,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
-from nfkg.claims import (ABOUT_ZERO, FLOOR_TOL, SKR_FLOOR, STATUSES, Claim, check_claims, count_status,
+from nfkg.model.channel import ULA
+from nfkg.studies.claims import (ABOUT_ZERO, FLOOR_TOL, SKR_FLOOR, STATUSES, Claim, check_claims, count_status,
                          skr_floor)
-from nfkg.experiments import (PRESETS, SCHEME_LABELS, FigureData, figure_ids, resolve_params,
+from nfkg.studies.experiments import (PRESETS, SCHEME_LABELS, FigureData, figure_ids, resolve_params,
                               run_figure)
-from nfkg.precoding import evaluate
-from nfkg.scenario import Scenario
+from nfkg.schemes.precoding import evaluate
+from nfkg.model.scenario import Scenario
 
 # Small sweeps: a few points per figure, so the whole module runs in a few seconds.
 SMALL = {
@@ -245,7 +245,7 @@ def test_claims_skip_missing_curves():
 ])
 def test_dlpa_claims_are_checked_and_not_checked_without_the_scheme(fid, text, monkeypatch):
     assert _claims(run_figure(fid, SMALL[fid]))[text].status in ("holds", "fails")
-    from nfkg import precoding
+    from nfkg.schemes import precoding
 
     schemes = [s for s in run_figure(fid, SMALL[fid]).params["schemes"] if s != "svd-dlpa"]
     monkeypatch.delitem(precoding._REGISTRY, "svd-dlpa")  # as if the scheme did not exist
@@ -323,7 +323,7 @@ _TINY = {"c3": {"pt_dbm": [0, 20, 40]}, "j4": {"dpsi": [-0.05, 0.0, 0.05]}, "j5"
 
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory):
-    from nfkg.report import reproduce
+    from nfkg.studies.report import reproduce
 
     out = tmp_path_factory.mktemp("report")
     index = reproduce(out, ids=list(_TINY), progress=False, overrides=_TINY)
@@ -370,7 +370,7 @@ def test_report_rows_differ_where_the_conventions_differ(tiny_report):
 
 
 def test_report_saves_the_chosen_scoring(tmp_path):
-    from nfkg.report import reproduce
+    from nfkg.studies.report import reproduce
 
     over = {"j4": {"dpsi": [0.0, 0.05]}}
     reproduce(tmp_path, ids=["j4"], progress=False, scoring="per-user", overrides=over)
@@ -400,10 +400,10 @@ def test_j9_kdr_curves_seeded_and_independent_of_the_grid(tmp_path):
 
 def test_j9_matches_the_closed_form_kdr_where_gaussian():
     """SVD at -200 dBm BS noise: z_a = g^H w_k is jointly Gaussian with z_b, KDR = arccos(rho)/pi."""
-    from nfkg.quantization import kdr_one_bit_gaussian
+    from nfkg.protocol.quantization import kdr_one_bit_gaussian
 
-    from nfkg.precoding import evaluate
-    from nfkg.experiments import _scenario
+    from nfkg.schemes.precoding import evaluate
+    from nfkg.studies.experiments import _scenario
 
     params = resolve_params("j9", {"pt_dbm": [10.0], "rounds": 20000, "schemes": ["svd"]})
     data = run_figure("j9", {"pt_dbm": [10.0], "rounds": 20000, "schemes": ["svd"]})

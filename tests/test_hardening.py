@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 import nfkg
-from nfkg import quantization, randomness
+from nfkg import randomness
+from nfkg.protocol import quantization
 from nfkg.cli import main
-from nfkg.sweep import (SweepConfig, SweepError, _chunk_identity, _chunk_path, _expand_pointwise, _write_rows,
+from nfkg.scale.sweep import (SweepConfig, SweepError, _chunk_identity, _chunk_path, _expand_pointwise, _write_rows,
                         parse_sweep, read_results, run_sweep)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TWO = str(EXAMPLES / "two_users.toml")
-MODELS = Path(nfkg.__file__).resolve().parent / "models"
+MODELS = Path(nfkg.__file__).resolve().parent / "schemes" / "models"
 BASE = {"antennas": 64, "pt_dbm": 20,
         "users": [{"r": 6.0, "psi": -0.3}, {"r": 7.0, "psi": 0.4}],
         "eves": [{"r": 5.98, "psi": -0.3}, {"r": 6.9, "psi": 0.4}]}
@@ -310,7 +311,7 @@ def test_reproduce_lists_every_figure_id(tmp_path, capsys):
 
 
 def test_probe_takes_whole_rounds_only():
-    from nfkg.probing import probe
+    from nfkg.protocol.probing import probe
 
     s = nfkg.load_scenario(TWO)
     for rounds in (1.5, "3", True):

@@ -26,14 +26,14 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize, minimize_scalar
 
-from nfkg import optimize as opt
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate
-from nfkg.probing import probe
-from nfkg.reconciliation import decode, make_code
-from nfkg.robustness import perturb_positions
-from nfkg.scenario import Scenario
-from nfkg.subspace import svd_shapes
+from nfkg.schemes import optimize as opt
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate
+from nfkg.protocol.probing import probe
+from nfkg.protocol.reconciliation import decode, make_code
+from nfkg.studies.robustness import perturb_positions
+from nfkg.model.scenario import Scenario
+from nfkg.engine.subspace import svd_shapes
 
 
 # --------------------------------------------------------------------------- the objective, written out
@@ -243,8 +243,8 @@ def _h_sign_given(rho, n=200_001):
 def test_key_length_from_an_independent_entropy(direction):
     """keygen's key lengths (one-bit, no failed block) against the leftover hash lemma written out:
     floor(n H(Q|z_e) - leak - 2 log2(1/eps_PA)) and the AEP term sqrt(n) 4 log2(2 + sqrt 2)
-    sqrt(log2(2/eps_s^2)), with H by quadrature from the model's covariance, not nfkg.bounds."""
-    from nfkg import keygen as kg
+    sqrt(log2(2/eps_s^2)), with H by quadrature from the model's covariance, not nfkg.protocol.bounds."""
+    from nfkg.protocol import keygen as kg
 
     s = Scenario.from_dbm(ULA(64, 30e9), users=[(12.0, -0.6), (13.0, 0.6)], eves=[(12.0, -0.4), (13.0, 0.8)],
                           pt_dbm=20.0)

@@ -1,4 +1,4 @@
-"""The whole protocol: probing, quantisation, reconciliation, confirmation, amplification (nfkg.keygen)."""
+"""The whole protocol: probing, quantisation, reconciliation, confirmation, amplification (nfkg.protocol.keygen)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from nfkg import keygen as kg
-from nfkg.channel import ULA
+from nfkg.protocol import keygen as kg
+from nfkg.model.channel import ULA
 from nfkg.cli import main
-from nfkg.precoding import evaluate
-from nfkg.scenario import Scenario
+from nfkg.schemes.precoding import evaluate
+from nfkg.model.scenario import Scenario
 
 FIELDS = {"quantized_bits", "kdr", "eve_kdr", "leaked_bits", "efficiency", "key_bits", "keys_match",
           "eve_agreement", "nist_passed", "bits_per_probing", "one_way_bound", "analytic_skr", "key_sha256",
@@ -120,7 +120,7 @@ def test_finite_size_lengths_are_ordered(j5_opt):
 
 def test_tampered_syndrome_is_caught_by_confirmation(monkeypatch):
     """A decoder that 'succeeds' on wrong bits is caught by the tag: the block is discarded and counted."""
-    from nfkg import reconciliation
+    from nfkg.protocol import reconciliation
 
     real = reconciliation.reconcile
 

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from nfkg.keyrate import run_keyrate, save_keyrate
+from nfkg.studies.keyrate import run_keyrate, save_keyrate
 
 
 @pytest.fixture(scope="module")

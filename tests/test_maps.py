@@ -1,4 +1,4 @@
-"""Secrecy maps (nfkg.maps, `nfkg map`): the map equals the engine on the same nodes."""
+"""Secrecy maps (nfkg.scale.maps, `nfkg map`): the map equals the engine on the same nodes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from nfkg import ULA, Scenario, evaluate
 from nfkg.cli import main
-from nfkg.maps import MapSpec, default_extent, map_grid, secrecy_map, to_dataset
+from nfkg.scale.maps import MapSpec, default_extent, map_grid, secrecy_map, to_dataset
 
 BASE = Scenario.from_dbm(ULA(128, 30e9), users=[(8.0, -0.4), (9.0, 0.5)], eves=[(7.98, -0.4), (8.95, 0.5)],
                          pt_dbm=20)
@@ -85,7 +85,7 @@ def test_dataset_coordinates_follow_spec2(tmp_path):
     xr = pytest.importorskip("xarray")
     x, y = map_grid((-6, 6, 1, 9), (4, 3))
     m = secrecy_map(MapSpec(BASE, ("svd",), user=2), x, y)
-    from nfkg.maps import save_map
+    from nfkg.scale.maps import save_map
 
     paths = save_map(m, tmp_path, {"antennas": 128})
     assert {p.name for p in paths} == {"map.png", "map.pdf", "map.nc"}
@@ -152,7 +152,7 @@ def test_cli_map_model_and_jamming(tmp_path, capsys):
 
     f = tmp_path / "s.toml"
     f.write_text(SCEN)
-    k2 = Path(nfkg.__file__).parent / "models" / "k2"
+    k2 = Path(nfkg.__file__).parent / "schemes" / "models" / "k2"
     assert main(["map", str(f), "-s", "svd-dlpa", "--model", str(k2), "--grid", "4x3", "--out",
                  str(tmp_path / "d"), "-q"]) == 0
     assert main(["map", str(f), "-s", "svd,svd-pa", "--jamming", "targeted", "--grid", "4x3", "--out",

@@ -1,18 +1,18 @@
-"""Designs scored against a different truth: nfkg.mismatch (scoring), nfkg.robustness (Eve CSI, NLoS)."""
+"""Designs scored against a different truth: nfkg.engine.mismatch (scoring), nfkg.studies.robustness (Eve CSI, NLoS)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
-from nfkg.limits import MIN_CLEARANCE_M, nearest_antenna
-from nfkg.mismatch import score_mismatched, true_views
-from nfkg.precoding import evaluate, precode
-from nfkg.robustness import (csi_error, nlos_skr, nlos_truth, perturb_positions, rician_gains,
+from nfkg.model.channel import ULA
+from nfkg.model.limits import MIN_CLEARANCE_M, nearest_antenna
+from nfkg.engine.mismatch import score_mismatched, true_views
+from nfkg.schemes.precoding import evaluate, precode
+from nfkg.studies.robustness import (csi_error, nlos_skr, nlos_truth, perturb_positions, rician_gains,
                              robust_csi_error)
-from nfkg.scenario import Scenario
-from nfkg.tables import run_table, save_table
+from nfkg.model.scenario import Scenario
+from nfkg.studies.tables import run_table, save_table
 
 J5_USERS = [(12.0, -0.6), (13.0, 0.6)]
 J5_EVES = [(11.98, -0.6), (12.98, 0.6)]
@@ -58,8 +58,8 @@ def test_true_views_are_a_square_root_of_gram(j5):
 
 
 def test_scoring_names_still_importable_from_robustness():
-    import nfkg.mismatch as mismatch
-    import nfkg.robustness as robustness
+    import nfkg.engine.mismatch as mismatch
+    import nfkg.studies.robustness as robustness
     for name in ("MismatchEvaluation", "true_views", "score_mismatched"):
         assert getattr(robustness, name) is getattr(mismatch, name)
         assert name in robustness.__all__

@@ -1,4 +1,4 @@
-"""Multilevel reconciliation (nfkg.multilevel): quantiser, posteriors, multistage decoding."""
+"""Multilevel reconciliation (nfkg.protocol.multilevel): quantiser, posteriors, multistage decoding."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from nfkg import multilevel as ml
-from nfkg.bounds import level_entropies
-from nfkg.reconciliation import binary_entropy
+from nfkg.protocol import multilevel as ml
+from nfkg.protocol.bounds import level_entropies
+from nfkg.protocol.reconciliation import binary_entropy
 
 OPTIONS = {"f_start": 1.25, "f_step": 0.1, "f_max": 3.0, "max_iter": 50}
 

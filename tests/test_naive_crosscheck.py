@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate
+from nfkg.model.scenario import Scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import naive  # noqa: E402
@@ -103,8 +103,8 @@ def test_naive_closed_form_agrees_with_determinant_form():
 
 def test_j34_z_coefficients_equal_alpha_form():
     """J(34)-(35)'s rational z-form of C_k (naive.waterfill_z) equals log2 f(alpha) of nfkg."""
-    from nfkg import optimize as opt
-    from nfkg.precoding import svd_shapes
+    from nfkg.schemes import optimize as opt
+    from nfkg.schemes.precoding import svd_shapes
     from conftest import random_scenario
 
     s = random_scenario(np.random.default_rng(7), n_ant=64, n_users=3, pt_dbm=20.0)

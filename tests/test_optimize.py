@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize, minimize_scalar
 
-from nfkg import optimize as opt
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate, precode, score, svd_shapes
-from nfkg.reduced import geometry, svd_views
-from nfkg.scenario import Scenario
+from nfkg.schemes import optimize as opt
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate, precode, score, svd_shapes
+from nfkg.engine.reduced import geometry, svd_views
+from nfkg.model.scenario import Scenario
 
 from conftest import random_scenario
 

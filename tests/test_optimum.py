@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from nfkg import optimize as opt
-from nfkg.channel import ULA
-from nfkg.optimum import true_skr
-from nfkg.precoding import evaluate, score
-from nfkg.reduced import geometry, svd_views
-from nfkg.scenario import Scenario
+from nfkg.schemes import optimize as opt
+from nfkg.model.channel import ULA
+from nfkg.schemes.optimum import true_skr
+from nfkg.schemes.precoding import evaluate, score
+from nfkg.engine.reduced import geometry, svd_views
+from nfkg.model.scenario import Scenario
 
 
 def _problem(s):
@@ -38,7 +38,7 @@ def test_gradient_matches_finite_differences():
 
 
 def _engine_sum(s, views, p_s, p_n):
-    """Sum SKR from the exact engine (independent of nfkg.optimum), batched over splits."""
+    """Sum SKR from the exact engine (independent of nfkg.schemes.optimum), batched over splits."""
     skr, _ = score(s, views, np.stack([p_s, p_n], axis=-1))
     return skr.sum(-1)
 
@@ -125,7 +125,7 @@ def test_three_and_four_users_match_multistart_trust_constr(n_users):
     c, sig, jam, kappa, nb, ne = _problem(s)
     k = n_users
 
-    def neg(x):  # numerical gradients: independent of nfkg.optimum's analytic ones
+    def neg(x):  # numerical gradients: independent of nfkg.schemes.optimum's analytic ones
         return -float(true_skr(c, x[:k] * pm, x[k:] * pm, sig.trace, jam.trace, kappa, nb, ne).sum())
 
     from scipy.optimize import LinearConstraint

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from nfkg.experiments import FigureData, run_figure
-from nfkg.plotting import FIGSIZE, curve_style, plot_figure, save_figure
-from nfkg.report import reproduce
+from nfkg.studies.experiments import FigureData, run_figure
+from nfkg.studies.plotting import FIGSIZE, curve_style, plot_figure, save_figure
+from nfkg.studies.report import reproduce
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_reproduce_rejects_unknown_id(tmp_path):
 
 
 def test_importing_stays_light():
-    code = ("import sys, nfkg.experiments, nfkg.plotting, nfkg.report; "
+    code = ("import sys, nfkg.studies.experiments, nfkg.studies.plotting, nfkg.studies.report; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,6 +1,6 @@
 """The float64 engine against an independent mpmath reference (``tests/mpref.py``), SPEC 2-5.
 
-For every case ``nfkg.precoding.evaluate`` is run on a scenario and each user's SKR is
+For every case ``nfkg.schemes.precoding.evaluate`` is run on a scenario and each user's SKR is
 compared with :func:`mpref.skr_reference` computed from the same geometry and powers
 (the power split ``p_s, p_n`` of the engine's result is an input of the reference,
 so the engine's evaluation is checked, not its optimiser). Tolerance: relative error
@@ -23,9 +23,9 @@ import pytest
 from mpmath import mp, mpf
 
 import mpref
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate
+from nfkg.model.scenario import Scenario
 
 CARRIER_GHZ = 30.0
 REL_TOL = 1e-8

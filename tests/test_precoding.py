@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from nfkg import optimize as opt
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate, get_scheme, precode, scheme_names, score, svd_shapes
-from nfkg.scenario import Scenario
-from nfkg.secrecy import skr_closed_form
+from nfkg.schemes import optimize as opt
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate, get_scheme, precode, scheme_names, score, svd_shapes
+from nfkg.model.scenario import Scenario
+from nfkg.engine.secrecy import skr_closed_form
 
 from conftest import random_scenario
 

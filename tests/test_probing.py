@@ -7,11 +7,11 @@ import pytest
 from scipy.special import ndtri
 from scipy.stats import ks_2samp, norm
 
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate, precode
-from nfkg.probing import BLOCK, probe, sample_covariance, zadoff_chu
-from nfkg.quantization import (gray_code, kdr, kdr_one_bit_gaussian, multi_bit, one_bit, stack_real)
-from nfkg.scenario import Scenario
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate, precode
+from nfkg.protocol.probing import BLOCK, probe, sample_covariance, zadoff_chu
+from nfkg.protocol.quantization import (gray_code, kdr, kdr_one_bit_gaussian, multi_bit, one_bit, stack_real)
+from nfkg.model.scenario import Scenario
 
 USERS = {1: [(12.0, -0.6)], 2: [(12.0, -0.6), (13.0, 0.6)], 3: [(12.0, -0.6), (13.0, 0.0), (14.0, 0.6)]}
 EVES = {1: [(11.5, -0.55)], 2: [(11.5, -0.55), (12.7, 0.62)], 3: [(11.5, -0.55), (12.7, 0.03), (14.4, 0.6)]}

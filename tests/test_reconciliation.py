@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from nfkg import reconciliation as rec
-from nfkg.reconciliation import (DEGREE_TABLE, SOFT_DEGREE_TABLE, binary_entropy, clear_code_cache, code_cache_info,
+from nfkg.protocol import reconciliation as rec
+from nfkg.protocol.reconciliation import (DEGREE_TABLE, SOFT_DEGREE_TABLE, binary_entropy, clear_code_cache, code_cache_info,
                                  decode, degree_profile, efficiency, extend_code, make_code, reconcile,
                                  split_code)
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from nfkg import optimize as opt
-from nfkg.channel import ULA
-from nfkg.precoding import evaluate, score, svd_shapes
-from nfkg.reduced import channel_coordinates, geometry, svd_views
-from nfkg.scenario import Scenario
-from nfkg.secrecy import alpha_factored, covariance_from_rows, skr_factored
+from nfkg.schemes import optimize as opt
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import evaluate, score, svd_shapes
+from nfkg.engine.reduced import channel_coordinates, geometry, svd_views
+from nfkg.model.scenario import Scenario
+from nfkg.engine.secrecy import alpha_factored, covariance_from_rows, skr_factored
 
 from conftest import random_scenario
 
@@ -224,7 +224,7 @@ def test_svd_pa_returns_the_equal_split_at_n_equal_2k_minus_1():
 
 
 def test_whole_accepted_range_gives_finite_nonnegative_skr_and_pa_above_svd():
-    """Random scenarios over every key's accepted range (nfkg.limits), Eves on, near and far from
+    """Random scenarios over every key's accepted range (nfkg.model.limits), Eves on, near and far from
     their users: every scheme and scoring returns a finite SKR >= 0 without a warning."""
     import warnings
 

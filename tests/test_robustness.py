@@ -2,7 +2,7 @@
 
 Bad input exits with status 2, anything else (out of memory, recursion, Ctrl-C, a
 non-finite result, a bug) with status 1; warnings never reach the terminal. The
-bounds come from one table (``nfkg.limits``) shared by the scenario file, the
+bounds come from one table (``nfkg.model.limits``) shared by the scenario file, the
 ``--param`` overrides and the Python API.
 """
 
@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nfkg.precoding
-from nfkg import limits
-from nfkg.channel import ULA
+import nfkg.schemes.precoding
+from nfkg.model import limits
+from nfkg.model.channel import ULA
 from nfkg.cli import main
-from nfkg.experiments import resolve_params
-from nfkg.scenario import Scenario
-from nfkg.scenario_file import ScenarioError, parse_scenario
+from nfkg.studies.experiments import resolve_params
+from nfkg.model.scenario import Scenario
+from nfkg.model.scenario_file import ScenarioError, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE = str(ROOT / "examples" / "single_user.toml")
@@ -207,14 +207,14 @@ def test_internal_errors_are_one_line_exit_1(capsys, monkeypatch, exc, expected)
     def boom(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(nfkg.precoding, "evaluate", boom)
+    monkeypatch.setattr(nfkg.schemes.precoding, "evaluate", boom)
     line = one_error_line(*run(capsys, "evaluate", ONE, "--scheme", "mrc"), expected_code=1)
     assert line == f"nfkg: error: {expected}"
 
 
 @pytest.mark.parametrize("as_json", [True, False])
 def test_non_finite_result_is_an_internal_error(capsys, monkeypatch, as_json):
-    real = nfkg.precoding.evaluate
+    real = nfkg.schemes.precoding.evaluate
 
     class NaNs:
         def __init__(self, ev):
@@ -226,7 +226,7 @@ def test_non_finite_result_is_an_internal_error(capsys, monkeypatch, as_json):
             out["sum_skr"] = float("nan")
             return out
 
-    monkeypatch.setattr(nfkg.precoding, "evaluate", lambda *a, **k: NaNs(real(*a, **k)))
+    monkeypatch.setattr(nfkg.schemes.precoding, "evaluate", lambda *a, **k: NaNs(real(*a, **k)))
     args = ["evaluate", ONE, "--scheme", "mrc"] + (["--json"] if as_json else [])
     line = one_error_line(*run(capsys, *args), expected_code=1)
     assert line.startswith("nfkg: error: internal error: non-finite result: sum_skr = nan")
@@ -236,14 +236,14 @@ def test_non_finite_result_is_an_internal_error(capsys, monkeypatch, as_json):
 def test_warnings_are_silenced_in_process(capsys, monkeypatch):
     import warnings
 
-    real = nfkg.precoding.evaluate
+    real = nfkg.schemes.precoding.evaluate
 
     def noisy(*args, **kwargs):
         warnings.warn("a noisy warning", RuntimeWarning)
         np.log(np.zeros(2))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(nfkg.precoding, "evaluate", noisy)
+    monkeypatch.setattr(nfkg.schemes.precoding, "evaluate", noisy)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         code, out, err = run(capsys, "evaluate", TWO, "--scheme", "svd-pa", "--json")
@@ -256,7 +256,7 @@ def test_console_script_shows_no_warning(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
         import warnings
         import numpy as np
-        import nfkg.precoding as p
+        import nfkg.schemes.precoding as p
 
         _real = p.evaluate
 

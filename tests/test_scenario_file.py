@@ -1,4 +1,4 @@
-"""Tests of the SPEC 10 scenario file (nfkg.scenario_file)."""
+"""Tests of the SPEC 10 scenario file (nfkg.model.scenario_file)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
-from nfkg.scenario import Scenario
-from nfkg.scenario_file import (
+from nfkg.model.channel import ULA
+from nfkg.model.scenario import Scenario
+from nfkg.model.scenario_file import (
     ScenarioConfig,
     ScenarioError,
     load_config,

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from nfkg.channel import ULA
-from nfkg.precoding import PrecoderCovariance, evaluate, svd_shapes
-from nfkg.scenario import Scenario
-from nfkg.secrecy import (PrecisionError, alpha, measurement_covariance, skr_closed_form, skr_logdet,
+from nfkg.model.channel import ULA
+from nfkg.schemes.precoding import PrecoderCovariance, evaluate, svd_shapes
+from nfkg.model.scenario import Scenario
+from nfkg.engine.secrecy import (PrecisionError, alpha, measurement_covariance, skr_closed_form, skr_logdet,
                           skr_of_alpha)
-from nfkg.subspace import Shape
+from nfkg.engine.subspace import Shape
 
 from conftest import random_scenario
 

@@ -1,4 +1,4 @@
-"""Sweeps (nfkg.sweep, `nfkg sweep`): points, seeds, values, chunks, resumption."""
+"""Sweeps (nfkg.scale.sweep, `nfkg sweep`): points, seeds, values, chunks, resumption."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from nfkg import evaluate, parse_scenario
 from nfkg.cli import main
-from nfkg.sweep import SweepError, load_sweep, parse_sweep, read_results, run_sweep
+from nfkg.scale.sweep import SweepError, load_sweep, parse_sweep, read_results, run_sweep
 
 BASE = {"antennas": 64, "pt_dbm": 20,
         "users": [{"r": 6.0, "psi": -0.3}, {"r": 7.0, "psi": 0.4}],

@@ -9,7 +9,7 @@ import pytest
 
 from nfkg import randomness
 from nfkg.cli import main
-from nfkg.tables import T1_TESTS, run_table, save_table, table_ids
+from nfkg.studies.tables import T1_TESTS, run_table, save_table, table_ids
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,9 @@ def test_t1_column_against_sp800_22_closed_forms(t1_small):
     from scipy.special import erfc
     from scipy.stats import norm
 
-    from nfkg.experiments import _point_seed, _scenario, resolve_params
-    from nfkg.probing import probe
-    from nfkg.scenario import Scenario
+    from nfkg.studies.experiments import _point_seed, _scenario, resolve_params
+    from nfkg.protocol.probing import probe
+    from nfkg.model.scenario import Scenario
 
     params = resolve_params("j9", {"pt_dbm": [15.0], "rounds": 2000})
     s = _scenario(params, "pt_dbm", np.array([15.0]), 256)
@@ -98,7 +98,7 @@ def test_figure_command_writes_tables(tmp_path, capsys):
 
 
 def test_report_includes_t1_and_counts_its_claim(tmp_path):
-    from nfkg.report import reproduce
+    from nfkg.studies.report import reproduce
 
     reproduce(tmp_path, ids=["t1"], progress=False, overrides={"t1": {"rounds": 1000}})
     md = (tmp_path / "index.md").read_text()

@@ -7,27 +7,47 @@ or torch). Every name below is loaded on first use by a module-level
 Public API
 ----------
 evaluate(scenario, scheme, shaping=None, scoring='general', **options)
-    Precode and score a (batched) scenario: SKR per user and sum [nfkg.precoding].
+    Precode and score a (batched) scenario: SKR per user and sum [nfkg.schemes.precoding].
 precode(scenario, scheme, shaping=None, **options)
-    Run a registered scheme: precoder covariances and power split [nfkg.precoding].
+    Run a registered scheme: precoder covariances and power split [nfkg.schemes.precoding].
 scheme_names(), register_scheme(name, description, uses_shaping=False)
-    The scheme registry ('ras', 'mrc', 'svd', 'svd-pa', ...) [nfkg.precoding].
+    The scheme registry ('ras', 'mrc', 'svd', 'svd-pa', ...) [nfkg.schemes.precoding].
 Scenario
-    Batched numeric scenario: array, users, Eves, powers, noise [nfkg.scenario].
+    Batched numeric scenario: array, users, Eves, powers, noise [nfkg.model.scenario].
 ULA
-    Uniform linear array: N, carrier, spacing, path-loss exponent [nfkg.channel].
+    Uniform linear array: N, carrier, spacing, path-loss exponent [nfkg.model.channel].
 load_scenario(path), parse_scenario(mapping), ScenarioError
-    TOML scenario files and their validation error [nfkg.scenario_file].
+    TOML scenario files and their validation error [nfkg.model.scenario_file].
 run_figure(fig_id, overrides=None, scoring='general')
-    The curves of one of the papers' figures (SPEC 7) [nfkg.experiments].
+    The curves of one of the papers' figures (SPEC 7) [nfkg.studies.experiments].
 reproduce(out_dir, ids=None, progress=True, scoring='general')
-    Every figure plus index.html / index.md with the papers' claims [nfkg.report].
+    Every figure plus index.html / index.md with the papers' claims [nfkg.studies.report].
 __version__
     The installed version (importlib.metadata), ``'unknown'`` from a bare source tree.
 
-Submodules are loaded on first access too, e.g. ``nfkg.secrecy``: units, channel,
-scenario, scenario_file, subspace, secrecy, optimize, precoding, experiments,
-claims, plotting, report, cli (and any other module of the package).
+Subpackages
+-----------
+Loaded on first access too (e.g. ``nfkg.engine.secrecy``). Imports run one way, from the
+top of this list to the bottom:
+
+scale
+    Secrecy maps, sweeps and their executors (Dask).
+studies
+    The papers' figures and tables, their claims, the report, and the studies beyond them.
+protocol
+    From probing to a key: probing, quantisation, reconciliation, privacy amplification,
+    bounds, keygen.
+schemes
+    Precoding schemes: the registry, baselines, SVD power allocation, the optimum,
+    fairness, KGSVD-Net.
+model
+    Units, limits, arrays and channels, the scenario and scenario files.
+engine
+    Reduced coordinates, subspaces, the SKR, mismatch scoring.
+randomness
+    NIST SP 800-22 tests (used by protocol and studies).
+cli
+    The ``nfkg`` command, one module per command.
 
 Examples
 --------
@@ -48,30 +68,31 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and IDEs only; at run time these load lazily
-    from .channel import ULA
-    from .experiments import run_figure
-    from .precoding import evaluate, precode, register_scheme, scheme_names
-    from .report import reproduce
-    from .scenario import Scenario
-    from .scenario_file import ScenarioError, load_scenario, parse_scenario
+    from .model.channel import ULA
+    from .studies.experiments import run_figure
+    from .schemes.precoding import evaluate, precode, register_scheme, scheme_names
+    from .studies.report import reproduce
+    from .model.scenario import Scenario
+    from .model.scenario_file import ScenarioError, load_scenario, parse_scenario
 
 #: Public name -> submodule that defines it.
 _API: dict[str, str] = {
-    "evaluate": "precoding",
-    "precode": "precoding",
-    "scheme_names": "precoding",
-    "register_scheme": "precoding",
-    "Scenario": "scenario",
-    "ULA": "channel",
-    "load_scenario": "scenario_file",
-    "parse_scenario": "scenario_file",
-    "ScenarioError": "scenario_file",
-    "run_figure": "experiments",
-    "reproduce": "report",
+    "evaluate": "schemes.precoding",
+    "precode": "schemes.precoding",
+    "scheme_names": "schemes.precoding",
+    "register_scheme": "schemes.precoding",
+    "Scenario": "model.scenario",
+    "ULA": "model.channel",
+    "load_scenario": "model.scenario_file",
+    "parse_scenario": "model.scenario_file",
+    "ScenarioError": "model.scenario_file",
+    "run_figure": "studies.experiments",
+    "reproduce": "studies.report",
 }
 
-_SUBMODULES = ("units", "channel", "scenario", "scenario_file", "subspace", "secrecy", "optimize",
-               "precoding", "experiments", "claims", "plotting", "report", "cli")
+#: The subpackages, in the direction imports run (each imports only those after it), then
+#: the command line and the randomness tests.
+_SUBMODULES = ("scale", "studies", "protocol", "schemes", "model", "engine", "randomness", "cli")
 
 __all__ = [*_API, "__version__"]
 

@@ -1,0 +1,7 @@
+"""The numerical engine: reduced (2K-dimensional) coordinates, subspaces, the SKR and
+mismatch scoring. Imports nothing else of nfkg.
+
+Modules
+-------
+reduced, subspace, secrecy, mismatch
+"""

@@ -1,0 +1,495 @@
+r"""Accepted ranges of every scenario quantity: the one table that all inputs are checked against.
+
+The same bounds, and the same checking code, apply to the three ways of describing a
+scenario:
+
+* the TOML scenario file (:mod:`nfkg.model.scenario_file`, keys such as ``carrier_ghz``),
+* the figure overrides ``nfkg figure ID --param KEY=VALUE``
+  (:func:`nfkg.studies.experiments.resolve_params`, keys such as ``n_ant``), and
+* the Python API (:meth:`nfkg.model.scenario.Scenario.validate`,
+  :meth:`nfkg.model.scenario.Scenario.from_dbm`, arguments such as ``ula.carrier_hz``).
+
+Each failure raises one :class:`LimitError` (a :class:`ValueError`) whose message is a
+single line naming the key the user wrote, e.g. ``carrier_ghz: must be between 0.1 and
+1,000 GHz (got 1e-300)``.
+
+=======================  ========  ===========  ====================================
+key                      unit      default      accepted values
+=======================  ========  ===========  ====================================
+carrier_ghz              GHz       30           0.1 ... 1,000
+antennas                 --        256          integer 1 ... 65,536
+spacing_wavelengths      --        0.5          0.01 ... 100 (d / lambda)
+pathloss_exponent        --        2            0 ... 6
+pt_dbm                   dBm       20           -50 ... 60
+ue_dbm                   dBm       pt_dbm       -50 ... 60
+noise_dbm                dBm       -105         -200 ... 60
+noise_a/b/e_dbm          dBm       noise_dbm    -200 ... 60
+pilot_length             --        1            integer 1 ... 1,000,000
+users                    --        (required)   1 ... 64 ``{r, psi}`` tables
+eves                     --        (required)   exactly one per user
+r                        m         (required)   > 0 and <= 10,000
+psi                      rad       (required)   -pi/2 ... pi/2
+=======================  ========  ===========  ====================================
+
+Every node must also lie at least 1 mm (:data:`MIN_CLEARANCE_M`) from every antenna of
+the array. Integers must be integers (``256``, not ``256.0`` nor ``true``), numbers must
+be numbers (``"20"`` is rejected) and finite.
+
+Contents
+--------
+Limit, LIMITS
+    One row of the table; the table keyed by scenario-file key.
+FIGURE_LIMITS
+    Figure parameter (``--param``) -> its row (``n_ant`` -> ``antennas``, ...).
+LimitError
+    The one-line error.
+check, check_array, numbers, check_watts, check_ula, check_count, check_clearance
+    The checks.
+nearest_antenna
+    Distance from nodes to the nearest antenna of a ULA (no ``N``-long arrays).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "MAX_USERS",
+    "MIN_CLEARANCE_M",
+    "Limit",
+    "LIMITS",
+    "FIGURE_LIMITS",
+    "LimitError",
+    "show",
+    "check",
+    "check_array",
+    "numbers",
+    "check_watts",
+    "check_ula",
+    "check_count",
+    "nearest_antenna",
+    "check_clearance",
+]
+
+#: Most users (and Eves) in one scenario.
+MAX_USERS = 64
+#: Least distance [m] between a node and any antenna of the array.
+MIN_CLEARANCE_M = 1e-3
+#: Slack on |psi| <= pi/2, so that psi = +-pi/2 computed in floating point passes.
+PSI_TOL = 1e-12
+_BIG_INT = 10**15  # integers at least this large are shown by their number of digits
+
+
+def _fmt(x: float) -> str:
+    """``65536`` -> ``'65,536'``, ``0.1`` -> ``'0.1'``, ``1e-08`` -> ``'1e-08'``."""
+    if float(x).is_integer() and abs(x) < 1e7:
+        return f"{int(x):,}"
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One row of the table: the accepted values of one key.
+
+    Attributes
+    ----------
+    key : str
+        The scenario-file key (``'carrier_ghz'``) or the quantity (``'r'``).
+    lo, hi : float
+        Bounds, inclusive unless ``lo_open``.
+    unit : str
+        Unit of ``lo``/``hi`` in messages (``'GHz'``, ``'dBm'``, ``'m'``, ``'rad'`` or ``''``).
+    integer : bool
+        Whether the value must be an integer.
+    lo_open : bool
+        ``lo < value`` instead of ``lo <= value``.
+    default : object
+        Default of the scenario file (``None``: see ``doc``).
+    doc : str
+        Meaning, for the tables of the docs.
+    lo_text, hi_text : str, optional
+        How to write the bounds (``'-pi/2'``).
+    tol : float
+        Absolute slack on both bounds (rounding of pi/2).
+    note : str
+        Appended to the range in messages (e.g. the range in another unit).
+    """
+
+    key: str
+    lo: float
+    hi: float
+    unit: str = ""
+    integer: bool = False
+    lo_open: bool = False
+    default: Any = None
+    doc: str = ""
+    lo_text: str | None = None
+    hi_text: str | None = None
+    tol: float = 0.0
+    note: str = ""
+
+    def range_text(self) -> str:
+        """``'an integer between 1 and 65,536'``, ``'> 0 and <= 10,000 m'``, ..."""
+        lo = self.lo_text or _fmt(self.lo)
+        hi = self.hi_text or _fmt(self.hi)
+        unit = f" {self.unit}" if self.unit else ""
+        if self.lo_open:
+            text = f"> {lo} and <= {hi}{unit}"
+        else:
+            text = f"between {lo} and {hi}{unit}"
+        if self.integer:
+            text = "an integer " + text
+        return text + (f" ({self.note})" if self.note else "")
+
+    def reason(self, value: Any) -> str | None:
+        """Why a number of the right type is out of range; ``None`` if it is accepted."""
+        if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+            return f"must be a finite number (got {show(value)})"
+        # exact comparisons: a Python int of any size never goes through float
+        ok_lo = value > self.lo - self.tol if self.lo_open else value >= self.lo - self.tol
+        if ok_lo and value <= self.hi + self.tol:
+            return None
+        return f"must be {self.range_text()} (got {show(value)})"
+
+    def reasons(self, values: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rejected entries of a float or integer array."""
+        v = np.asarray(values)
+        with np.errstate(invalid="ignore"):
+            ok_lo = (v > self.lo - self.tol) if self.lo_open else (v >= self.lo - self.tol)
+            ok = ok_lo & (v <= self.hi + self.tol)
+        if v.dtype.kind == "f":
+            ok &= np.isfinite(v)
+        return ~ok
+
+    def scaled(self, factor: float, unit: str, rtol: float = 1e-12) -> "Limit":
+        """The same row in another unit (``GHz`` -> ``Hz``: factor 1e9)."""
+        note = f"{self.lo_text or _fmt(self.lo)} to {self.hi_text or _fmt(self.hi)} {self.unit}".strip()
+        return replace(self, lo=self.lo * factor, hi=self.hi * factor, unit=unit, lo_text=None, hi_text=None,
+                       tol=rtol * max(abs(self.lo), abs(self.hi)) * factor, note=note)
+
+
+def _row(key: str, lo: float, hi: float, unit: str = "", default: Any = None, doc: str = "", **kw: Any) -> Limit:
+    return Limit(key, lo, hi, unit, default=default, doc=doc, **kw)
+
+
+#: The table, keyed by the scenario-file key (``r`` and ``psi`` are the keys of each node).
+LIMITS: Mapping[str, Limit] = MappingProxyType({row.key: row for row in (
+    _row("carrier_ghz", 0.1, 1000.0, "GHz", 30.0, "carrier frequency f_c"),
+    _row("antennas", 1, 65_536, "", 256, "number of BS antennas N", integer=True),
+    _row("spacing_wavelengths", 0.01, 100.0, "", 0.5, "antenna spacing d / lambda"),
+    _row("pathloss_exponent", 0.0, 6.0, "", 2.0, "path-loss exponent epsilon"),
+    _row("pt_dbm", -50.0, 60.0, "dBm", 20.0, "BS power budget P_max; also P_b unless ue_dbm is given"),
+    _row("ue_dbm", -50.0, 60.0, "dBm", None, "users' transmit power P_b (default: pt_dbm)"),
+    _row("noise_dbm", -200.0, 60.0, "dBm", -105.0, "noise power at the BS (per antenna), users and Eves"),
+    _row("noise_a_dbm", -200.0, 60.0, "dBm", None, "BS noise sigma_a^2 (default: noise_dbm)"),
+    _row("noise_b_dbm", -200.0, 60.0, "dBm", None, "users' noise sigma_b^2 (default: noise_dbm)"),
+    _row("noise_e_dbm", -200.0, 60.0, "dBm", None, "Eves' noise sigma_e^2 (default: noise_dbm)"),
+    _row("pilot_length", 1, 1_000_000, "", 1, "pilot length V", integer=True),
+    _row("users", 1, MAX_USERS, "", None, "users' positions, {r, psi} tables", integer=True),
+    _row("r", 0.0, 10_000.0, "m", None, "distance of a node from the array centre", lo_open=True),
+    _row("psi", -math.pi / 2, math.pi / 2, "rad", None, "angle of a node from the broadside",
+         lo_text="-pi/2", hi_text="pi/2", tol=PSI_TOL),
+)})
+
+#: Figure parameters (``nfkg figure ID --param KEY=VALUE``) -> the row they are checked against.
+FIGURE_LIMITS: Mapping[str, Limit] = MappingProxyType({
+    "n_ant": LIMITS["antennas"],
+    "carrier_ghz": LIMITS["carrier_ghz"],
+    "spacing_wavelengths": LIMITS["spacing_wavelengths"],
+    "pathloss_exponent": LIMITS["pathloss_exponent"],
+    "pt_dbm": LIMITS["pt_dbm"],
+    "noise_dbm": LIMITS["noise_dbm"],
+    "pilot_length": LIMITS["pilot_length"],
+    "r_b": LIMITS["r"],
+    "r_e": LIMITS["r"],
+    "psi_b": LIMITS["psi"],
+    "psi_e": LIMITS["psi"],
+    "n_users": LIMITS["users"],
+    # offsets of Eve from her user; the resulting r_e, psi_e are checked against r and psi
+    "dr": _row("dr", -10_000.0, 10_000.0, "m", doc="Eve's distance offset r_e - r_b"),
+    "dpsi": _row("dpsi", -math.pi, math.pi, "rad", doc="Eve's angle offset psi_e - psi_b", lo_text="-pi", hi_text="pi"),
+    # Monte Carlo figures (j9, t1)
+    "rounds": _row("rounds", 1, 1_000_000, "", 10_000, "probing rounds T per point", integer=True),
+    "seed": _row("seed", 0, 2**63 - 1, "", 0, "seed of the Monte Carlo draws", integer=True),
+})
+
+
+class LimitError(ValueError):
+    """A value outside the table; ``str()`` is ``'name: reason'`` (or ``reason`` without a name).
+
+    >>> str(LimitError("must be > 0 and <= 10,000 m (got -1.0)", "users[0].r"))
+    'users[0].r: must be > 0 and <= 10,000 m (got -1.0)'
+    """
+
+    def __init__(self, reason: str, name: str | None = None) -> None:
+        self.reason = reason
+        self.name = name
+        super().__init__(f"{name}: {reason}" if name else reason)
+
+
+# --------------------------------------------------------------------------- helpers
+def show(value: Any) -> str:
+    """A short, safe rendering of any input for a message (never a 400-digit number).
+
+    >>> show(10**400), show(2.5), show("256"), show(True)
+    ('a 401-digit integer', '2.5', "'256'", 'true')
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        v = abs(int(value))
+        if v < _BIG_INT:
+            return str(int(value))
+        n = int(v.bit_length() * math.log10(2)) + 1
+        while n > 1 and 10 ** (n - 1) > v:
+            n -= 1
+        while 10**n <= v:
+            n += 1
+        return f"a {n}-digit integer"
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (str, bytes)):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:36] + "...'"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        try:
+            text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+        except (RecursionError, ValueError):
+            text = ""
+        if text and len(text) <= 60:
+            return text
+        return f"a {type(value).__name__} of {len(value)} entries"
+    if isinstance(value, Mapping):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _kind_reason(value: Any, integer: bool) -> str | None:
+    """Why ``value`` is not a number (integer) at all; ``None`` if its type is right."""
+    what = "an integer" if integer else "a number"
+    if isinstance(value, (bool, np.bool_)):
+        return f"must be {what}, not a boolean (got {show(value)})"
+    if isinstance(value, (str, bytes)):
+        return f"must be {what}, not a string (got {show(value)})"
+    if isinstance(value, (int, np.integer)):
+        return None
+    if isinstance(value, (float, np.floating)):
+        if integer:
+            return f"must be an integer (got {show(value)})"
+        return None
+    return f"must be {what} (got {show(value)})"
+
+
+def _index_name(name: str, idx: tuple[int, ...]) -> str:
+    return f"{name}[{', '.join(str(int(i)) for i in idx)}]" if idx else name
+
+
+def _limit(key: str | Limit) -> Limit:
+    return key if isinstance(key, Limit) else LIMITS[key]
+
+
+# --------------------------------------------------------------------------- checks
+def check(key: str | Limit, value: Any, name: str | None = None) -> int | float:
+    """Check one scalar against its row; return it as ``int`` or ``float``.
+
+    Parameters
+    ----------
+    key : str or Limit
+        A key of :data:`LIMITS` (``'antennas'``) or a row.
+    value : object
+        The user's value, of any type.
+    name : str, optional
+        The name to put in the message (the user's key); without it the message is the
+        reason alone (pydantic adds the key path itself).
+
+    Raises
+    ------
+    LimitError
+        Wrong type, not finite, or out of range.
+
+    Examples
+    --------
+    >>> check("antennas", 256)
+    256
+    >>> check("antennas", True, "antennas")
+    Traceback (most recent call last):
+    ...
+    nfkg.model.limits.LimitError: antennas: must be an integer, not a boolean (got true)
+    >>> check("carrier_ghz", 1e-300, "carrier_ghz")
+    Traceback (most recent call last):
+    ...
+    nfkg.model.limits.LimitError: carrier_ghz: must be between 0.1 and 1,000 GHz (got 1e-300)
+    """
+    lim = _limit(key)
+    why = _kind_reason(value, lim.integer) or lim.reason(value)
+    if why:
+        raise LimitError(why, name)
+    return int(value) if lim.integer else float(value)
+
+
+def _walk(value: Any, idx: tuple[int, ...], name: str):
+    """Leaves of a nested list/tuple with their indices (not ndarrays)."""
+    if len(idx) > 32:
+        raise LimitError("must be a number or a list of numbers (nested too deeply)", name)
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _walk(v, (*idx, i), name)
+    else:
+        yield idx, value
+
+
+def numbers(value: Any, name: str, *, integer: bool = False,
+            name_at: Callable[[tuple[int, ...]], str] | None = None,
+            limit: Limit | None = None) -> np.ndarray:
+    """Numbers (scalar, nested list or array) as an array; types checked, ranges only with ``limit``.
+
+    Booleans, strings and other objects are rejected (numpy would turn ``"20"`` and
+    ``True`` into numbers); so are integers too large for a float.
+
+    Raises
+    ------
+    LimitError
+        Naming ``name_at(index)`` (default ``name[i, j]``) of the first bad entry.
+    """
+    at = name_at or (lambda idx: _index_name(name, idx))
+    what = "integer" if integer else "number"
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        if kind == "O":
+            return numbers(value.tolist(), name, integer=integer, name_at=name_at, limit=limit)
+        bad = None
+        if kind == "b":
+            bad = f"must be {what}s, not booleans"
+        elif kind in "USV":
+            bad = f"must be {what}s, not strings"
+        elif kind == "c":
+            bad = f"must be real {what}s, not complex"
+        elif kind == "f" and integer:
+            flat = value.ravel()
+            bad = f"must be integers (got {show(flat[0]) if flat.size else 'floats'})"
+        elif kind not in "iuf":
+            bad = f"must be {what}s (got an array of {value.dtype})"
+        if bad:
+            raise LimitError(bad, name)
+        arr = value
+    else:
+        for idx, leaf in _walk(value, (), name):
+            why = _kind_reason(leaf, integer)
+            if why is None and limit is not None:
+                why = limit.reason(leaf)
+            elif why is None and isinstance(leaf, int) and abs(leaf) >= 2**63:
+                why = f"must be a {what} of a usable size (got {show(leaf)})"
+            if why:
+                raise LimitError(why, at(idx))
+        try:
+            arr = np.array(value, dtype=np.int64 if integer else float)
+        except (ValueError, TypeError, OverflowError):
+            raise LimitError(f"must be a {what} or a rectangular list of {what}s (got {show(value)})",
+                             name) from None
+    if limit is not None:
+        mask = limit.reasons(arr)
+        if np.any(mask):
+            idx = tuple(int(i) for i in np.argwhere(mask)[0]) if arr.ndim else ()
+            raise LimitError(limit.reason(arr[idx].item()) or "invalid value", at(idx))
+    return arr
+
+
+def check_array(key: str | Limit, value: Any, name: str, *,
+                name_at: Callable[[tuple[int, ...]], str] | None = None) -> np.ndarray:
+    """Check a scalar, a (nested) list or an array entry by entry against its row.
+
+    Returns an ``int64`` array for integer rows, ``float`` otherwise.
+
+    Examples
+    --------
+    >>> check_array("pt_dbm", [0, 10, 20], "c3.pt_dbm")
+    array([ 0., 10., 20.])
+    >>> check_array("pt_dbm", [0, 10, 200], "c3.pt_dbm")
+    Traceback (most recent call last):
+    ...
+    nfkg.model.limits.LimitError: c3.pt_dbm[2]: must be between -50 and 60 dBm (got 200)
+    """
+    lim = _limit(key)
+    return numbers(value, name, integer=lim.integer, name_at=name_at, limit=lim)
+
+
+def check_watts(key: str, value: Any, name: str) -> np.ndarray:
+    """Check powers given in watts against a dBm row (``pt_dbm``, ``noise_dbm``)."""
+    lim = _limit(key)
+    arr = numbers(value, name)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dbm = 10.0 * np.log10(arr) + 30.0
+        mask = ~(np.isfinite(arr) & (arr > 0) & (dbm >= lim.lo - 1e-9) & (dbm <= lim.hi + 1e-9))
+    if np.any(mask):
+        idx = tuple(int(i) for i in np.argwhere(mask)[0]) if arr.ndim else ()
+        v = float(arr[idx])
+        lo_w, hi_w = 10 ** ((lim.lo - 30) / 10), 10 ** ((lim.hi - 30) / 10)
+        if not math.isfinite(v):
+            why = f"must be a finite number (got {show(v)})"
+        else:
+            why = f"must be between {lo_w:g} and {hi_w:g} W ({_fmt(lim.lo)} to {_fmt(lim.hi)} dBm) (got {show(v)})"
+        raise LimitError(why, _index_name(name, idx))
+    return arr
+
+
+def check_count(n: int, name: str | None, noun: str = "user") -> int:
+    """Number of users (and of Eves): 1 ... :data:`MAX_USERS`.
+
+    >>> check_count(65, "users")
+    Traceback (most recent call last):
+    ...
+    nfkg.model.limits.LimitError: users: must hold at most 64 users (got 65)
+    """
+    lim = LIMITS["users"]
+    if n < lim.lo:
+        raise LimitError(f"must hold at least one {noun} (got none)", name)
+    if n > lim.hi:
+        raise LimitError(f"must hold at most {_fmt(lim.hi)} {noun}s (got {n})", name)
+    return n
+
+
+_CARRIER_HZ = LIMITS["carrier_ghz"].scaled(1e9, "Hz")
+
+
+def check_ula(ula: Any, name: str = "ula") -> None:
+    """Check the array of the Python API: ``ula.n_ant``, ``ula.carrier_hz``, spacing, exponent."""
+    check("antennas", ula.n_ant, f"{name}.n_ant")
+    check(_CARRIER_HZ, ula.carrier_hz, f"{name}.carrier_hz")
+    check("spacing_wavelengths", ula.spacing_wavelengths, f"{name}.spacing_wavelengths")
+    check("pathloss_exponent", ula.pathloss_exponent, f"{name}.pathloss_exponent")
+
+
+def nearest_antenna(r: Any, psi: Any, n_ant: int, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distance [m] from each node to the nearest antenna, and that antenna's index ``0..N-1``.
+
+    Antenna ``n`` sits at ``((2n - N + 1) d / 2, 0)`` and a node at ``(r sin psi, r cos psi)``;
+    the nearest antenna is found by rounding, so nothing of length ``N`` is formed.
+
+    >>> d, n = nearest_antenna(0.005, np.pi / 2, 3, 0.005)
+    >>> float(d) < 1e-15, int(n)
+    (True, 2)
+    """
+    r = np.asarray(r, dtype=float)
+    psi = np.asarray(psi, dtype=float)
+    x, y = r * np.sin(psi), r * np.cos(psi)
+    half = (int(n_ant) - 1) / 2.0
+    n = np.clip(np.rint(x / spacing + half), 0, int(n_ant) - 1)
+    return np.hypot(x - (n - half) * spacing, y), n.astype(np.int64)
+
+
+def check_clearance(r: Any, psi: Any, n_ant: int, spacing: float,
+                    name_at: Callable[[tuple[int, ...]], str], context: str = "") -> None:
+    """Every node at least :data:`MIN_CLEARANCE_M` from every antenna, else ``'sits on an antenna'``."""
+    dist, n = nearest_antenna(r, psi, n_ant, spacing)
+    bad = ~(dist >= MIN_CLEARANCE_M)
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        raise LimitError(f"sits on an antenna of the array ({float(dist[idx]) * 1e3:.3g} mm from antenna "
+                         f"{int(n[idx]) + 1} of {int(n_ant)}{context}; every node must be at least "
+                         f"{MIN_CLEARANCE_M * 1e3:g} mm from every antenna)", name_at(idx))

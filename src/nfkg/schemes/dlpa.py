@@ -1,0 +1,354 @@
+r"""SVD w/ DLPA (J V): KGSVD-Net's inputs, feature scaling and model files.
+
+The network maps a scenario's :math:`P_{\max}` and J(42)'s coefficients
+:math:`s_{1..5,k}` to the power split :math:`\{P_{S,k}, P_{N,k}\}` (J(43)-(44): the total is
+:math:`P_{\max}`). This module is the NumPy side; the torch network and its training
+loop are in :mod:`nfkg.schemes.network`, imported only when a model is loaded.
+
+Feature scaling (the paper leaves it to the implementer)
+--------------------------------------------------------
+The coefficients span more than ten decades (``s5`` ~ 1e-9 W^-1 ... at 5 m, ``s2 s5 - s1``
+down to 1e-12 of ``s2 s5`` for an Eve 1 cm from her user). J(41) is invariant to a common
+scaling of powers and noises, so nfkg writes each scenario as a *dimensionless instance*
+(:func:`instance`), exactly equivalent to ``(P_max, s_1..5)`` for given noise:
+
+====================  =======================================================  ==================
+name                  definition                                               feature
+====================  =======================================================  ==================
+``g5``                :math:`P_{\max}s_5/\hat\sigma_b^2` (user's gain)         dB, [-60, 200]
+``g2``                :math:`P_{\max}s_2/\hat\sigma_e^2` (Eve's, signal)       dB, [-60, 200]
+``g4``                :math:`P_{\max}s_4/\hat\sigma_e^2` (Eve's, jamming)      dB, [-60, 200]
+``u``                 :math:`(s_2s_5 - s_1)/(s_2s_5)` (1 - Eve's correlation)  dB, [-200, 0]
+``s3n``               :math:`s_3/(s_4s_5)` (0 for every SVD design)            linear, [-10, 10]
+``t_s``, ``t_n``      traces of the two shapes (0 for an empty subspace)       0 or 1
+``c``                 :math:`\kappa P_{\max}/\hat\sigma_b^2` (BS noise at      dB, [-100, 100]
+                      full power over the user's noise)
+====================  =======================================================  ==================
+
+The features are these in dB (clipped to the ranges above, so an empty subspace or an
+exact zero gives a finite floor), then standardised by the training set's mean and
+standard deviation (stored in the model's JSON). :math:`P_{\max}` enters every gain and
+``c``: the paper's input, without units. The loss (:mod:`nfkg.schemes.network`) uses the
+instance itself in float64, not the clipped features.
+
+Model files
+-----------
+A model is two plain files in one directory: ``kgsvd-net.pt`` (a PyTorch ``state_dict``,
+loaded with ``weights_only=True``) and ``kgsvd-net.json`` (format, K, shaping, jamming,
+hidden widths, feature names and scaling, training ranges, seed, epochs, versions, and
+the SHA-256 of the weights file). :func:`load_model` checks all of it and fails with one
+line naming the file. Models for K = 2, 4 and 6 ship in ``nfkg/schemes/models`` (re-created by
+``nfkg train --users K --seed 0``, see :mod:`nfkg.schemes.training`).
+
+Contents
+--------
+instance
+    The dimensionless instance of J(41)-(42) from the coefficients and the noise.
+features
+    The network's input features (dB, clipped) before standardisation.
+KGSVDModel
+    A loaded network with its metadata; :meth:`KGSVDModel.allocate` gives the powers.
+load_model, save_model, shipped_model, shipped_users
+    Model files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["FORMAT", "FEATURES", "ModelError", "instance", "features", "KGSVDModel", "load_model",
+           "save_model", "shipped_model", "shipped_users", "WEIGHTS", "METADATA"]
+
+#: Identifies the model-file format (checked on load).
+FORMAT = "nfkg-kgsvd-net/1"
+WEIGHTS = "kgsvd-net.pt"
+METADATA = "kgsvd-net.json"
+
+#: Per-user features, then the global one; see the module docstring.
+FEATURES = ("g5_db", "g2_db", "g4_db", "u_db", "s3n", "t_s", "t_n")
+GLOBAL_FEATURES = ("c_db",)
+_CLIP = {"g5": (-60.0, 200.0), "g2": (-60.0, 200.0), "g4": (-60.0, 200.0), "u": (-200.0, 0.0),
+         "s3n": (-10.0, 10.0), "c": (-100.0, 100.0)}
+
+
+class ModelError(ValueError):
+    """A KGSVD-Net model file is missing, corrupt or does not fit the scenario (one line)."""
+
+
+def instance(s: dict[str, np.ndarray], t_s: ArrayLike, t_n: ArrayLike, p_max: ArrayLike, kappa: ArrayLike,
+             var_nb: ArrayLike, var_ne: ArrayLike) -> dict[str, np.ndarray]:
+    r"""The dimensionless instance of J(41)-(42) (see the module docstring).
+
+    Parameters
+    ----------
+    s : dict
+        :func:`nfkg.schemes.optimize.view_coefficients`: ``s1``..``s5`` and the exact ``w``, ``(..., K)``.
+    t_s, t_n : array_like ``(..., K)``
+        Traces of the signal and jamming shapes.
+    p_max, kappa, var_nb, var_ne : array_like ``(...)``
+        :math:`P_{\max}`, :math:`\sigma_a^2/(VP_b)`, :math:`\sigma_b^2/V`, :math:`\sigma_e^2/V`.
+
+    Returns
+    -------
+    dict of ndarray (float64)
+        ``g5, g2, g4, u, s3n, t_s, t_n`` ``(..., K)`` and ``c`` ``(...)``.
+    """
+    shape = np.broadcast_shapes(*(np.shape(v) for v in s.values()), np.shape(t_s), np.shape(t_n))
+    col = lambda a: np.asarray(a, float)[..., None]  # noqa: E731
+    pm, nb, ne = col(p_max), col(var_nb), col(var_ne)
+    s2, s3, s4, s5 = (np.broadcast_to(np.asarray(s[k], float), shape) for k in ("s2", "s3", "s4", "s5"))
+    w = np.broadcast_to(np.asarray(s["w"] if "w" in s else np.maximum(s2 * s5 - s["s1"], 0.0), float), shape)
+    d25 = s2 * s5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(d25 > 0, w / np.where(d25 > 0, d25, 1.0), 1.0)
+        d45 = s4 * s5
+        s3n = np.where(d45 > 0, s3 / np.where(d45 > 0, d45, 1.0), 0.0)
+    c = np.asarray(kappa, float) * np.asarray(p_max, float) / np.asarray(var_nb, float)
+    return {
+        "g5": np.broadcast_to(pm * s5 / nb, shape).copy(),
+        "g2": np.broadcast_to(pm * s2 / ne, shape).copy(),
+        "g4": np.broadcast_to(pm * s4 / ne, shape).copy(),
+        "u": np.clip(u, 0.0, 1.0),
+        "s3n": s3n,
+        "t_s": np.broadcast_to(np.asarray(t_s, float), shape).copy(),
+        "t_n": np.broadcast_to(np.asarray(t_n, float), shape).copy(),
+        "c": np.broadcast_to(c, shape[:-1]).copy(),
+    }
+
+
+def _db(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.clip(10.0 * np.log10(np.maximum(x, 0.0)), lo, hi)
+
+
+def features(inst: dict[str, np.ndarray]) -> np.ndarray:
+    """Unstandardised input features ``(..., 7K + 1)``: per user :data:`FEATURES`, then ``c_db``."""
+    per_user = [_db(inst["g5"], *_CLIP["g5"]), _db(inst["g2"], *_CLIP["g2"]), _db(inst["g4"], *_CLIP["g4"]),
+                _db(inst["u"], *_CLIP["u"]), np.clip(inst["s3n"], *_CLIP["s3n"]), inst["t_s"], inst["t_n"]]
+    per_user = np.stack(per_user, axis=-1)  # (..., K, 7)
+    flat = per_user.reshape(*per_user.shape[:-2], -1)
+    return np.concatenate([flat, _db(inst["c"], *_CLIP["c"])[..., None]], axis=-1)
+
+
+def feature_names(n_users: int) -> list[str]:
+    """Names of the columns of :func:`features` for K users (``g5_db[1]`` ... counted from 1)."""
+    return [f"{name}[{k + 1}]" for k in range(n_users) for name in FEATURES] + list(GLOBAL_FEATURES)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class KGSVDModel:
+    """A trained KGSVD-Net and its metadata (the JSON of the model file).
+
+    Attributes
+    ----------
+    net : torch.nn.Module
+        :class:`nfkg.schemes.network.KGSVDNet` in eval mode.
+    meta : dict
+        The metadata (``n_users``, ``shaping``, ``jamming``, ``mean``, ``std``, ...).
+    path : Path or None
+        The directory it was loaded from.
+    """
+
+    net: Any
+    meta: dict[str, Any]
+    path: Path | None = None
+    _mean: np.ndarray = field(init=False, repr=False)
+    _std: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._mean = np.asarray(self.meta["mean"], float)
+        self._std = np.asarray(self.meta["std"], float)
+
+    @property
+    def n_users(self) -> int:
+        return int(self.meta["n_users"])
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """Features -> the network's input (training mean and standard deviation)."""
+        return (x - self._mean) / self._std
+
+    def fractions(self, inst: dict[str, np.ndarray], batch: int = 65536) -> np.ndarray:
+        """Power fractions ``(..., 2K)`` (float64, summing to 1) for dimensionless instances."""
+        import torch
+
+        from .network import torch_threads
+
+        x = self.standardise(features(inst))
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1])
+        out = np.empty((x2.shape[0], 2 * self.n_users))
+        with torch.no_grad(), torch_threads(1):
+            for i in range(0, x2.shape[0], batch):
+                out[i:i + batch] = self.net(torch.as_tensor(x2[i:i + batch], dtype=torch.float32)).double().numpy()
+        out /= out.sum(-1, keepdims=True)  # J(43)-(44) again in float64: the total is exactly P_max
+        return out.reshape(*lead, 2 * self.n_users)
+
+    def allocate(self, inst: dict[str, np.ndarray], p_max: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        r""":math:`P_{S,k}, P_{N,k}` [W], each ``(..., K)``, summing to :math:`P_{\max}`: J(43)-(44)."""
+        k = inst["g5"].shape[-1]
+        if k != self.n_users:
+            where = f" ({self.path})" if self.path else ""
+            raise ModelError(f"KGSVD-Net model{where} is trained for K = {self.n_users} users, "
+                             f"the scenario has K = {k}")
+        frac = self.fractions(inst)
+        pm = np.asarray(p_max, float)[..., None]
+        return frac[..., :k] * pm, frac[..., k:] * pm
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    from .. import __version__
+
+    return {"nfkg": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def save_model(model: KGSVDModel, directory: str | Path) -> Path:
+    """Write ``kgsvd-net.pt`` (state_dict) and ``kgsvd-net.json`` into ``directory``; return it."""
+    import torch
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    weights = d / WEIGHTS
+    torch.save(model.net.state_dict(), weights)
+    meta = dict(model.meta)
+    meta.update(format=FORMAT, weights=WEIGHTS, weights_sha256=_sha256(weights), versions=_versions())
+    (d / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    model.meta, model.path = meta, d
+    return d
+
+
+_REQUIRED = ("format", "n_users", "shaping", "jamming", "hidden", "n_features", "mean", "std",
+             "weights", "weights_sha256")
+
+
+def _load(directory: Path) -> KGSVDModel:
+    d = directory
+    meta_path = d / METADATA if d.is_dir() else d
+    if d.is_file() and d.suffix == ".pt":
+        meta_path = d.with_name(METADATA)
+    if not meta_path.exists():
+        raise ModelError(f"KGSVD-Net model: no {METADATA} at {meta_path.parent if d.is_dir() else meta_path}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"KGSVD-Net model: {meta_path} is not a readable JSON file ({exc.__class__.__name__})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"KGSVD-Net model: {meta_path} does not hold a JSON object")
+    missing = [k for k in _REQUIRED if k not in meta]
+    if missing:
+        raise ModelError(f"KGSVD-Net model: {meta_path} lacks the key(s) {', '.join(missing)}")
+    if meta["format"] != FORMAT:
+        raise ModelError(f"KGSVD-Net model: {meta_path} has format {meta['format']!r}, expected {FORMAT!r}")
+    try:
+        k = int(meta["n_users"])
+        n_in = int(meta["n_features"])
+        hidden = [int(h) for h in meta["hidden"]]
+        mean = np.asarray(meta["mean"], float)
+        std = np.asarray(meta["std"], float)
+    except (TypeError, ValueError):
+        raise ModelError(f"KGSVD-Net model: {meta_path} has malformed n_users/hidden/mean/std") from None
+    if k < 1 or n_in != 7 * k + 1 or mean.shape != (n_in,) or std.shape != (n_in,):
+        raise ModelError(f"KGSVD-Net model: {meta_path} has inconsistent sizes (K = {k}, {n_in} features)")
+    for field, values in (("mean", mean), ("std", std)):
+        bad = ~np.isfinite(values) if field == "mean" else ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            need = "finite numbers" if field == "mean" else "finite numbers > 0"
+            raise ModelError(f"KGSVD-Net model: {meta_path}: {field}[{i}]: must hold {need} "
+                             f"(got {float(values[i])!r})")
+    weights = meta_path.parent / str(meta["weights"])
+    if not weights.exists():
+        raise ModelError(f"KGSVD-Net model: weights file {weights} is missing")
+    if _sha256(weights) != meta["weights_sha256"]:
+        raise ModelError(f"KGSVD-Net model: {weights} does not match the SHA-256 in {meta_path.name} "
+                         "(corrupt or replaced)")
+    import torch
+
+    from .network import KGSVDNet
+
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        net = KGSVDNet(n_in, k, hidden)
+        net.load_state_dict(state, strict=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling/shape error is a bad file
+        raise ModelError(f"KGSVD-Net model: {weights} cannot be loaded as a K = {k} network "
+                         f"({exc.__class__.__name__})") from None
+    for name, tensor in state.items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise ModelError(f"KGSVD-Net model: {weights}: {name}: holds a NaN or infinite weight")
+    net.eval()
+    return KGSVDModel(net, meta, meta_path.parent)
+
+
+@lru_cache(maxsize=16)
+def _load_cached(path: str, mtime: float) -> KGSVDModel:
+    return _load(Path(path))
+
+
+def load_model(path: str | Path) -> KGSVDModel:
+    """Load and check a model directory (or its ``.json``/``.pt``); raises :class:`ModelError`.
+
+    Loaded models are cached by path and modification time.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ModelError(f"KGSVD-Net model: {p} does not exist")
+    meta = p / METADATA if p.is_dir() else p
+    mtime = meta.stat().st_mtime if meta.exists() else 0.0
+    return _load_cached(str(p.resolve()), mtime)
+
+
+def _models_dir() -> Path:
+    return Path(__file__).resolve().parent / "models"
+
+
+def shipped_users() -> list[int]:
+    """The K for which a trained model ships inside the package."""
+    d = _models_dir()
+    return sorted(int(p.name[1:]) for p in d.glob("k*") if (p / METADATA).exists()) if d.exists() else []
+
+
+def shipped_model(n_users: int) -> KGSVDModel:
+    """The model shipped for K users; a clear :class:`ModelError` when there is none."""
+    d = _models_dir() / f"k{int(n_users)}"
+    if not (d / METADATA).exists():
+        have = ", ".join(str(k) for k in shipped_users()) or "none"
+        raise ModelError(f"svd-dlpa: no KGSVD-Net model ships for K = {n_users} users (shipped: K = {have}); "
+                         f"train one with `nfkg train --users {n_users} --out DIR` and pass it with "
+                         "--model DIR (Python: model=DIR)")
+    return load_model(d)
+
+
+def scenario_instance(scenario, shaping: str = "isotropic", jamming: str = "isotropic", rtol: float | None = None):
+    """The SVD views, J(42) coefficients and dimensionless instance of a scenario.
+
+    Returns
+    -------
+    (signal, jamming) views, coefficients dict ``(..., K)``, instance dict.
+    """
+    from .optimize import view_coefficients
+    from ..engine.reduced import geometry, svd_views
+
+    sig, jam = svd_views(geometry(scenario).blocks(rtol), shaping, jamming)
+    shape = (*scenario.batch_shape, scenario.n_users)
+    s = {key: v if v.shape == shape else np.broadcast_to(v, shape)
+         for key, v in view_coefficients(sig, jam).items()}
+    kappa = scenario.sigma2_a / (scenario.pilot_length * scenario.p_b)
+    inst = instance(s, sig.trace, jam.trace, np.broadcast_to(scenario.p_max, scenario.batch_shape), kappa,
+                    scenario.sigma2_b / scenario.pilot_length, scenario.sigma2_e / scenario.pilot_length)
+    return (sig, jam), s, inst
