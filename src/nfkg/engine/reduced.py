@@ -376,9 +376,6 @@ def geometry(scenario) -> Geometry:
     """The :class:`Geometry` of a :class:`~nfkg.model.scenario.Scenario` (cached on it)."""
     cache = scenario._cache
     if "geometry" not in cache:
-        (r_b, psi_b, r_e, psi_e), _ = _collapse([scenario.r_b, scenario.psi_b, scenario.r_e, scenario.psi_e])
-        ula = scenario.ula
-        f = ula.channel(r_b, psi_b)
-        h = ula.channel(r_e, psi_e)
-        cache["geometry"] = Geometry(f, h, channel_coordinates(f, h), int(ula.n_ant))
+        f, h = scenario.node_channels()  # the model's channels or the scenario's own, on the node batch shape
+        cache["geometry"] = Geometry(f, h, channel_coordinates(f, h), int(f.shape[-1]))
     return cache["geometry"]

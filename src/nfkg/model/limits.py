@@ -75,6 +75,9 @@ __all__ = [
     "check_count",
     "nearest_antenna",
     "check_clearance",
+    "MAX_CHANNEL_ABS",
+    "MIN_CHANNEL_NORM",
+    "check_channels",
 ]
 
 #: Most users (and Eves) in one scenario.
@@ -493,3 +496,92 @@ def check_clearance(r: Any, psi: Any, n_ant: int, spacing: float,
         raise LimitError(f"sits on an antenna of the array ({float(dist[idx]) * 1e3:.3g} mm from antenna "
                          f"{int(n[idx]) + 1} of {int(n_ant)}{context}; every node must be at least "
                          f"{MIN_CLEARANCE_M * 1e3:g} mm from every antenna)", name_at(idx))
+
+
+# --------------------------------------------------------------------------- own channels
+#: Largest magnitude accepted in a user-supplied channel array (a passive channel has |x| <= 1;
+#: normalised measurements are O(1); the margin keeps every power x |x|^2 / noise finite).
+MAX_CHANNEL_ABS = 1e10
+#: Smallest norm of one node's channel vector: below it the vector is treated as all-zero.
+MIN_CHANNEL_NORM = 1e-150
+
+
+def _channel_array(value: Any, name: str) -> np.ndarray:
+    """One channel array as complex128, type and shape checked (``LimitError`` naming ``name``)."""
+    if isinstance(value, (list, tuple)):
+        try:
+            value = np.array(value)
+        except (ValueError, TypeError):
+            raise LimitError("must be a rectangular array of complex numbers, shape (..., K, N)", name) from None
+    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    kind = arr.dtype.kind
+    if kind == "b":
+        raise LimitError("must hold complex numbers, not booleans", name)
+    if kind not in "iufc":
+        raise LimitError(f"must hold complex numbers (got an array of {arr.dtype})", name)
+    if arr.ndim < 2:
+        raise LimitError(f"must have shape (..., K, N): one row of N antenna gains per node (got shape "
+                         f"{arr.shape})", name)
+    return np.asarray(arr, dtype=complex)
+
+
+def check_channels(f: Any, h: Any, names: tuple[str, str] = ("f", "h")) -> tuple[np.ndarray, np.ndarray, tuple]:
+    r"""Check the users' and Eves' channel arrays of :meth:`Scenario.from_channels`.
+
+    Both must be numeric (real or complex), of shape ``(..., K, N)`` with the same ``K``
+    (1 ... 64) and ``N`` (1 ... 65,536) and broadcastable batch axes, finite, with
+    :math:`|x| \le` :data:`MAX_CHANNEL_ABS`, and no node's vector may be all zero.
+
+    Returns
+    -------
+    f, h : ndarray of complex128
+    batch : tuple
+        The broadcast batch shape of the two arrays.
+
+    Raises
+    ------
+    LimitError
+        One line naming the array (``f``, ``h``, ``h[0, 2]`` ...).
+
+    Examples
+    --------
+    >>> check_channels([[1, 0]], [[0, 0]])
+    Traceback (most recent call last):
+    ...
+    nfkg.model.limits.LimitError: h[0]: the channel of Eve 0 is all zero (largest |x| 0); every node needs a nonzero channel
+    """
+    nf, nh = names
+    f = _channel_array(f, nf)
+    h = _channel_array(h, nh)
+    k, n = f.shape[-2:]
+    check_count(k, nf, "user")
+    if h.shape[-2] != k:
+        raise LimitError(f"need exactly one Eve per user: {nh} has {h.shape[-2]} row(s) (Eves), {nf} has {k} "
+                         f"(users); both arrays are (..., K, N)", nh)
+    if h.shape[-1] != n:
+        raise LimitError(f"has N = {h.shape[-1]} antennas (last axis), {nf} has N = {n}", nh)
+    lim = LIMITS["antennas"]
+    if not lim.lo <= n <= lim.hi:
+        raise LimitError(f"must have between {_fmt(lim.lo)} and {_fmt(lim.hi)} antennas on its last axis "
+                         f"(got N = {n})", nf)
+    try:
+        batch = np.broadcast_shapes(f.shape[:-2], h.shape[:-2])
+    except ValueError:
+        raise LimitError(f"batch axes {h.shape[:-2]} do not broadcast with {nf}'s {f.shape[:-2]}", nh) from None
+    for name, arr, who in ((nf, f, "user"), (nh, h, "Eve")):
+        bad = ~np.isfinite(arr)
+        if np.any(bad):
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise LimitError(f"must be finite (got {arr[idx]} at antenna {idx[-1]})", _index_name(name, idx[:-1]))
+        big = np.abs(arr) > MAX_CHANNEL_ABS
+        if np.any(big):
+            idx = tuple(int(i) for i in np.argwhere(big)[0])
+            raise LimitError(f"|x| must be <= {MAX_CHANNEL_ABS:g} (got {abs(arr[idx]):.3g} at antenna {idx[-1]}); "
+                             f"rescale the channels and the noise powers together", _index_name(name, idx[:-1]))
+        peak = np.abs(arr).max(axis=-1)
+        zero = ~(peak >= MIN_CHANNEL_NORM)
+        if np.any(zero):
+            idx = tuple(int(i) for i in np.argwhere(zero)[0])
+            raise LimitError(f"the channel of {who} {idx[-1]} is all zero (largest |x| "
+                             f"{float(peak[idx]):.3g}); every node needs a nonzero channel", _index_name(name, idx))
+    return f, h, tuple(batch)

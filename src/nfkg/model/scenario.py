@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .channel import ULA
-from .limits import (LimitError, check, check_array, check_clearance, check_count, check_ula,
-                     check_watts, numbers)
+from .limits import (LimitError, check, check_array, check_channels, check_clearance, check_count,
+                     check_ula, check_watts, numbers)
 from .units import dbm_2_watt
 
 __all__ = ["Scenario", "require_scenario"]
@@ -96,14 +96,135 @@ class Scenario:
     sigma2_b: np.ndarray
     sigma2_e: np.ndarray
     pilot_length: int = 1
+    own_channels: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
     checked: InitVar[bool] = False
 
     def __post_init__(self, checked: bool) -> None:
         for name in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b", "sigma2_e"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
+        if self.own_channels is not None:
+            if not (isinstance(self.own_channels, tuple) and len(self.own_channels) == 2):
+                raise LimitError("must be a pair (f, h) of channel arrays of shape (..., K, N)", "own_channels")
+            f, h = self.own_channels
+            if not checked:
+                f, h, _ = check_channels(f, h, ("own_channels[0]", "own_channels[1]"))
+            object.__setattr__(self, "own_channels", (np.asarray(f, dtype=complex), np.asarray(h, dtype=complex)))
         if not checked:
             self.validate()
+
+    @classmethod
+    def from_channels(
+        cls,
+        f: ArrayLike,
+        h: ArrayLike,
+        *,
+        pt_dbm: ArrayLike,
+        noise_dbm: ArrayLike,
+        ue_dbm: ArrayLike | None = None,
+        pilot_length: int = 1,
+        noise_a_dbm: ArrayLike | None = None,
+        noise_b_dbm: ArrayLike | None = None,
+        noise_e_dbm: ArrayLike | None = None,
+        array: ULA | None = None,
+        users: ArrayLike | None = None,
+        eves: ArrayLike | None = None,
+    ) -> "Scenario":
+        r"""A scenario on channels one already has (measured, ray-traced, from MATLAB ...).
+
+        Every scheme, :func:`nfkg.evaluate` (both scorings), the key-generation protocol
+        and the probing simulation work on the given channels exactly as on the
+        near-field channels of C(2)/J(1): the engine only ever sees the 2K vectors
+        :math:`f_k, h_k` of J(5)-(11), the powers and the noise. Only what needs the
+        array model (moving a node: maps, position-error studies) is unavailable
+        (:meth:`require_geometry`).
+
+        Parameters
+        ----------
+        f : array_like, complex, shape ``(..., K, N)``
+            Users' channels: row k is :math:`f_k`, the N antenna gains between the BS
+            and user k, on the scale of C(2) (:math:`|f_k[n]|^2` is the power gain of
+            antenna n; e.g. :math:`\lambda/(4\pi r^{(n)})` in amplitude in free space).
+        h : array_like, complex, shape ``(..., K, N)``
+            Eves' channels; Eve k targets user k. Batch axes broadcast with ``f``'s.
+        pt_dbm, noise_dbm, ue_dbm, noise_a_dbm, noise_b_dbm, noise_e_dbm : array_like
+            Powers in dBm as in :meth:`from_dbm` (each broadcasts against the batch
+            shape of the channels).
+        pilot_length : int
+            Pilot length V.
+        array : ULA, optional
+            The array the channels belong to (carrier, spacing, for ``nfkg info``); by
+            default a half-wavelength ULA at 30 GHz with the channels' N. Its ``n_ant``
+            must equal N.
+        users, eves : array_like, shape ``(..., K, 2)``, optional
+            ``(r, psi)`` of the nodes, for information only (the channels are not
+            recomputed from them).
+
+        Returns
+        -------
+        Scenario
+            Batch shape: the broadcast of the channels' batch axes and the powers'.
+
+        Raises
+        ------
+        ValueError
+            One line naming the bad argument: ``f`` / ``h`` (shape, dtype, NaN,
+            all-zero node), ``pt_dbm``, ``array`` ...
+
+        Examples
+        --------
+        >>> g = Scenario.from_dbm(ULA(64, 30e9), users=[(12.2, 0.2)], eves=[(12.0, 0.2)], pt_dbm=30)
+        >>> f, h = g.channels()
+        >>> s = Scenario.from_channels(f, h, pt_dbm=30, noise_dbm=-105)
+        >>> s.n_users, s.n_ant, s.batch_shape, s.has_geometry
+        (1, 64, (), False)
+        """
+        f, h, batch = check_channels(f, h)
+        n_users, n_ant = f.shape[-2:]
+        if array is None:
+            array = ULA(int(n_ant))
+        else:
+            check_ula(array, "array")
+            if int(array.n_ant) != n_ant:
+                raise LimitError(f"has n_ant = {array.n_ant} antennas, the channels have N = {n_ant} "
+                                 f"(their last axis)", "array")
+        for name, value in (("pt_dbm", pt_dbm), ("ue_dbm", ue_dbm), ("noise_dbm", noise_dbm),
+                            ("noise_a_dbm", noise_a_dbm), ("noise_b_dbm", noise_b_dbm),
+                            ("noise_e_dbm", noise_e_dbm)):
+            if value is not None:
+                arr = check_array(name, value, name)
+                try:
+                    np.broadcast_shapes(arr.shape, batch)
+                except ValueError:
+                    raise LimitError(f"shape {arr.shape} does not broadcast with the channels' batch shape "
+                                     f"{batch}", name) from None
+        check("pilot_length", pilot_length, "pilot_length")
+        pos = []
+        for who, nodes in (("users", users), ("eves", eves)):
+            if nodes is None:
+                pos += [np.full(n_users, np.nan)] * 2
+                continue
+            nodes = numbers(nodes, who)
+            if nodes.ndim < 2 or nodes.shape[-1] != 2 or nodes.shape[-2] != n_users:
+                raise LimitError(f"must be (r, psi) pairs of the {n_users} node(s) of the channels, shape "
+                                 f"(..., {n_users}, 2) (got shape {nodes.shape})", who)
+            check_array("r", nodes[..., 0], who, name_at=lambda idx, w=who: f"{w}[{', '.join(map(str, idx))}].r")
+            check_array("psi", nodes[..., 1], who,
+                        name_at=lambda idx, w=who: f"{w}[{', '.join(map(str, idx))}].psi")
+            pos += [nodes[..., 0], nodes[..., 1]]
+        pick = lambda x: noise_dbm if x is None else x  # noqa: E731
+        return cls(
+            ula=array,
+            r_b=pos[0], psi_b=pos[1], r_e=pos[2], psi_e=pos[3],
+            p_max=dbm_2_watt(pt_dbm),
+            p_b=dbm_2_watt(pt_dbm if ue_dbm is None else ue_dbm),
+            sigma2_a=dbm_2_watt(pick(noise_a_dbm)),
+            sigma2_b=dbm_2_watt(pick(noise_b_dbm)),
+            sigma2_e=dbm_2_watt(pick(noise_e_dbm)),
+            pilot_length=pilot_length,
+            own_channels=(f, h),
+            checked=True,  # every value was just checked above
+        )
 
     @classmethod
     def from_dbm(
@@ -182,12 +303,20 @@ class Scenario:
         if self.r_e.ndim == 0 or self.r_e.shape[-1] != self.r_b.shape[-1]:
             raise LimitError(f"need exactly one Eve per user (got {self.r_e.shape[-1:] or 'no'} Eve axis "
                              f"for {self.r_b.shape[-1]} user(s))", "r_e")
+        own = self.own_channels
+        if own is not None:
+            if own[0].shape[-2:] != (self.n_users, ula.n_ant):
+                raise LimitError(f"channels of shape (..., K, N) = {own[0].shape} do not match K = {self.n_users} "
+                                 f"nodes and the array's N = {ula.n_ant}", "own_channels")
         for r_name, psi_name in (("r_b", "psi_b"), ("r_e", "psi_e")):
             r, psi = getattr(self, r_name), getattr(self, psi_name)
+            if own is not None and np.all(np.isnan(r)) and np.all(np.isnan(psi)):
+                continue  # positions unknown: the channels are given
             check_array("r", r, r_name)
             check_array("psi", psi, psi_name)
-            check_clearance(*np.broadcast_arrays(r, psi), ula.n_ant, ula.spacing,
-                            lambda idx, n=r_name: f"{n}[{', '.join(str(i) for i in idx)}]")
+            if own is None:  # given channels need not come from the array model
+                check_clearance(*np.broadcast_arrays(r, psi), ula.n_ant, ula.spacing,
+                                lambda idx, n=r_name: f"{n}[{', '.join(str(i) for i in idx)}]")
         for name, key in (("p_max", "pt_dbm"), ("p_b", "ue_dbm"),
                           ("sigma2_a", "noise_dbm"), ("sigma2_b", "noise_dbm"), ("sigma2_e", "noise_dbm")):
             check_watts(key, getattr(self, name), name)
@@ -209,10 +338,62 @@ class Scenario:
         """Broadcast batch shape of all quantities."""
         shapes = [a.shape[:-1] for a in (self.r_b, self.psi_b, self.r_e, self.psi_e)]
         shapes += [a.shape for a in (self.p_max, self.p_b, self.sigma2_a, self.sigma2_b, self.sigma2_e)]
+        if self.own_channels is not None:
+            shapes += [a.shape[:-2] for a in self.own_channels]
         return tuple(np.broadcast_shapes(*shapes))
 
+    @property
+    def has_geometry(self) -> bool:
+        """``True`` when the channels come from the array model and the node positions.
+
+        ``False`` for a scenario on its own channels (:meth:`from_channels`).
+        """
+        return self.own_channels is None
+
+    def require_geometry(self, what: str) -> None:
+        """``ValueError`` (one line, naming ``what``) unless the scenario has the array model.
+
+        For what moves nodes or needs their positions (maps, position errors): given
+        channels say nothing about the channel of a node elsewhere.
+
+        >>> f = np.ones((1, 4), complex)
+        >>> Scenario.from_channels(f, 2 * f, pt_dbm=20, noise_dbm=-90).require_geometry("map")
+        Traceback (most recent call last):
+        ...
+        ValueError: map: needs the array model and the node positions; this scenario has its own channels (Scenario.from_channels or a channels file), which say nothing about a node elsewhere
+        """
+        if not self.has_geometry:
+            raise ValueError(f"{what}: needs the array model and the node positions; this scenario has its own "
+                             f"channels (Scenario.from_channels or a channels file), which say nothing about a "
+                             f"node elsewhere")
+
+    def node_channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Channels ``f, h`` on the *node* batch shape (axes on which no node changes have length 1).
+
+        What the engine (:func:`nfkg.engine.reduced.geometry`) factorises: the given channels
+        of :meth:`from_channels`, or the near-field channels C(2)/J(1) of the nodes.
+        """
+        from ..engine.reduced import _collapse
+
+        if self.own_channels is not None:
+            f, h = self.own_channels
+            batch = np.broadcast_shapes(f.shape[:-2], h.shape[:-2])
+            f = np.broadcast_to(f, (*batch, *f.shape[-2:]))
+            h = np.broadcast_to(h, (*batch, *h.shape[-2:]))
+            index = tuple(slice(0, 1) if all(a.shape[ax] == 1 or a.strides[ax] == 0 for a in (f, h))
+                          else slice(None) for ax in range(len(batch)))
+            return f[index], h[index]
+        (r_b, psi_b, r_e, psi_e), _ = _collapse([self.r_b, self.psi_b, self.r_e, self.psi_e])
+        if np.isnan(r_b).any() or np.isnan(r_e).any():
+            raise ValueError("r_b: the node positions are unknown (a scenario copied from one with its own "
+                             "channels without them?)")
+        return self.ula.channel(r_b, psi_b), self.ula.channel(r_e, psi_e)
+
     def channels(self) -> tuple[np.ndarray, np.ndarray]:
-        """Near-field channels ``f, h`` of users and Eves, each ``(..., K, N)`` (batch-broadcast)."""
+        """Channels ``f, h`` of users and Eves, each ``(..., K, N)`` (batch-broadcast).
+
+        The near-field channels C(2)/J(1) of the nodes, or the given ones (:meth:`from_channels`).
+        """
         if "fh" not in self._cache:
             from ..engine.reduced import geometry  # the channels are computed once, on the node batch shape
 

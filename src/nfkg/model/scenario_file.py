@@ -70,7 +70,9 @@ import tomllib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo, field_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
+from pydantic_core import PydanticCustomError
 
 from . import limits
 from .channel import ULA
@@ -88,6 +90,8 @@ __all__ = [
     "load_config",
     "parse_scenario",
     "load_scenario",
+    "MAX_CHANNEL_FILE_BYTES",
+    "read_channels",
 ]
 
 #: Accepted range [dBm] of the transmit powers ``pt_dbm`` and ``ue_dbm`` (from :data:`nfkg.model.limits.LIMITS`).
@@ -149,6 +153,137 @@ def read_limited(path: str | os.PathLike, limit: int = MAX_FILE_BYTES, what: str
     return raw
 
 
+# --------------------------------------------------------------------------- channel files
+#: Most bytes of a channel file and of each array in it (160 MiB: the largest valid pair,
+#: 64 users x 65,536 antennas of complex128 for ``f`` and ``h``, is 128 MiB).
+MAX_CHANNEL_FILE_BYTES = 160 * 2**20
+
+_CHANNEL_CACHE: dict[tuple, tuple] = {}
+
+
+def _column_hint(shape: tuple) -> str:
+    if len(shape) == 2 and shape[0] > shape[1]:
+        return " (one row per node: a file holds (K, N) arrays; transpose column vectors)"
+    return ""
+
+
+def _npz_arrays(path: str) -> dict:
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            sizes = {info.filename: info.file_size for info in zf.infolist()}
+    except zipfile.BadZipFile:
+        raise ValueError("not a .npz file (numpy.savez / savez_compressed writes them)") from None
+    out = {}
+    with np.load(path, allow_pickle=False) as data:
+        for name in ("f", "h"):
+            if name not in data.files:
+                raise ValueError(f"has no array {name!r} (it holds {', '.join(map(repr, data.files)) or 'none'}); "
+                                 f"a channel file holds f (users) and h (Eves), each (K, N)")
+            if sizes.get(f"{name}.npy", 0) > MAX_CHANNEL_FILE_BYTES:
+                raise ValueError(f"array {name!r} is larger than {MAX_CHANNEL_FILE_BYTES / 2**20:g} MiB uncompressed, "
+                                 f"the most a channel file may hold")
+            try:
+                out[name] = data[name]
+            except ValueError as e:  # object arrays (pickles) are refused
+                raise ValueError(f"array {name!r} cannot be read without pickle ({_one_line(str(e))})") from None
+    return out
+
+
+def _mat_arrays(path: str) -> dict:
+    import scipy.io
+
+    try:
+        listed = {name: (shape, cls) for name, shape, cls in scipy.io.whosmat(path)}
+    except NotImplementedError:
+        raise ValueError("MATLAB v7.3 (HDF5) files are not read; save with save(..., '-v7')") from None
+    except Exception as e:  # scipy raises several types for a file that is not MATLAB's
+        raise ValueError(f"not a MATLAB .mat file ({_one_line(str(e)) or type(e).__name__})") from None
+    for name in ("f", "h"):
+        if name not in listed:
+            raise ValueError(f"has no variable {name!r} (it holds {', '.join(map(repr, listed)) or 'none'}); "
+                             f"a channel file holds f (users) and h (Eves), each (K, N)")
+        shape, cls = listed[name]
+        if cls not in ("double", "single", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                       "uint64"):
+            raise ValueError(f"variable {name!r} must be a numeric matrix (got a MATLAB {cls})")
+        if len(shape) != 2:
+            raise ValueError(f"{name}: must have shape (K, N) (got {tuple(shape)})")
+        if 16 * shape[0] * shape[1] > MAX_CHANNEL_FILE_BYTES:
+            raise ValueError(f"{name}: shape {tuple(shape)} is larger than {MAX_CHANNEL_FILE_BYTES / 2**20:g} MiB, "
+                             f"the most a channel file may hold")
+    return scipy.io.loadmat(path, variable_names=["f", "h"])
+
+
+def read_channels(path: str | os.PathLike):
+    """The channel arrays ``f`` (users) and ``h`` (Eves) of a ``.npz`` or ``.mat`` file.
+
+    A channel file holds two arrays named ``f`` and ``h``, each of shape ``(K, N)``:
+    row k is the N antenna gains of user k (``f``) or of Eve k (``h``), complex (real
+    accepted). ``.npz`` files are read with :func:`numpy.load` (no pickle), ``.mat``
+    files (MATLAB up to v7, not the HDF5-based v7.3) with :func:`scipy.io.loadmat`.
+    Other arrays in the file (metadata) are ignored. A file, and each array in it,
+    is at most :data:`MAX_CHANNEL_FILE_BYTES`. Files are cached by path, size and
+    modification time (a sweep reads its channel file once).
+
+    Returns
+    -------
+    f, h : ndarray of complex128, shape ``(K, N)``
+        Read-only, checked by :func:`nfkg.model.limits.check_channels`.
+
+    Raises
+    ------
+    ValueError
+        One line: what is wrong with the file or which array (``f``, ``h[0]`` ...).
+    """
+    import numpy as np
+
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except OSError as e:
+        raise ValueError(f"cannot read the file ({e.strerror or e})") from None
+    if os.path.isdir(name):
+        raise ValueError("is a directory, not a channel file")
+    if st.st_size > MAX_CHANNEL_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_CHANNEL_FILE_BYTES / 2**20:g} MiB ({MAX_CHANNEL_FILE_BYTES:,} bytes), "
+                         f"the most a channel file may hold")
+    key = (os.path.abspath(name), st.st_size, st.st_mtime_ns)
+    if key in _CHANNEL_CACHE:
+        return _CHANNEL_CACHE[key]
+    suffix = os.path.splitext(name)[1].lower()
+    try:
+        if suffix == ".npz":
+            arrays = _npz_arrays(name)
+        elif suffix == ".mat":
+            arrays = _mat_arrays(name)
+        else:
+            raise ValueError(f"must be a .npz or a .mat file (got {suffix or 'no extension'})")
+    except PermissionError:
+        raise ValueError("permission denied") from None
+    except OSError as e:
+        raise ValueError(f"cannot read the file ({e.strerror or e})") from None
+    for arr_name in ("f", "h"):
+        shape = np.shape(arrays[arr_name])
+        if len(shape) != 2:
+            raise ValueError(f"{arr_name}: must have shape (K, N), one row per node (got {shape})")
+    try:
+        f, h, _ = limits.check_channels(arrays["f"], arrays["h"])
+    except LimitError as e:
+        raise ValueError(str(e) + _column_hint(np.shape(arrays["f"]))) from None
+    f.setflags(write=False)
+    h.setflags(write=False)
+    if len(_CHANNEL_CACHE) >= 4:
+        _CHANNEL_CACHE.pop(next(iter(_CHANNEL_CACHE)))
+    _CHANNEL_CACHE[key] = (f, h)
+    return f, h
+
+
 # --------------------------------------------------------------------------- validators
 def _checked(key: str, optional: bool = False):
     """A pydantic validator applying the row ``key`` of :data:`nfkg.model.limits.LIMITS` (types included)."""
@@ -163,6 +298,24 @@ def _checked(key: str, optional: bool = False):
 
 def _count(value: list) -> list:
     limits.check_count(len(value), None, "{r, psi} table")
+    return value
+
+
+def _count_or_none(value: list | None) -> list | None:
+    return None if value is None else _count(value)
+
+
+def _channels_path(value: Any, info: ValidationInfo) -> str | None:
+    """The ``channels`` key: a file name, made absolute against the scenario file's folder."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be a file name, a string such as \"channels.npz\" (got {limits.show(value)})")
+    if not value.strip():
+        raise ValueError("must be a file name, not an empty string")
+    base = (info.context or {}).get("base_dir") if info is not None else None
+    if base is not None and not os.path.isabs(value):
+        value = os.path.join(base, value)
     return value
 
 
@@ -209,16 +362,26 @@ class ScenarioConfig(BaseModel):
     noise_b_dbm: Annotated[float | None, _checked("noise_b_dbm", optional=True)] = None
     noise_e_dbm: Annotated[float | None, _checked("noise_e_dbm", optional=True)] = None
     pilot_length: Annotated[int, _checked("pilot_length")] = LIMITS["pilot_length"].default
-    users: Annotated[list[NodeConfig], AfterValidator(_count)]
-    eves: Annotated[list[NodeConfig], AfterValidator(_count)]
+    channels: Annotated[str | None, PlainValidator(_channels_path)] = None
+    users: Annotated[list[NodeConfig] | None, AfterValidator(_count_or_none)] = None
+    eves: Annotated[list[NodeConfig] | None, AfterValidator(_count_or_none)] = None
 
     @field_validator("eves")
     @classmethod
-    def _one_eve_per_user(cls, eves: list[NodeConfig], info: ValidationInfo) -> list[NodeConfig]:
+    def _one_eve_per_user(cls, eves: list[NodeConfig] | None, info: ValidationInfo) -> list[NodeConfig] | None:
         users = info.data.get("users")
-        if users is not None and len(eves) != len(users):
+        if eves is not None and users is not None and len(eves) != len(users):
             raise ValueError(f"need exactly one Eve per user (got {len(eves)} Eve(s) for {len(users)} user(s))")
         return eves
+
+    @model_validator(mode="after")
+    def _positions_or_channels(self) -> "ScenarioConfig":
+        if self.channels is None:
+            for key in ("users", "eves"):
+                if getattr(self, key) is None:
+                    raise PydanticCustomError("missing_nodes", "missing required key (or give channels = FILE)",
+                                              {"key": key})
+        return self
 
     @property
     def p_b_dbm(self) -> float:
@@ -239,6 +402,8 @@ class ScenarioConfig(BaseModel):
             If :meth:`Scenario.validate <nfkg.model.scenario.Scenario.validate>` rejects it
             (e.g. a node sitting on an antenna).
         """
+        if self.channels is not None:
+            return self._channel_scenario()
         try:
             return Scenario.from_dbm(
                 self.ula(),
@@ -256,6 +421,34 @@ class ScenarioConfig(BaseModel):
             raise ScenarioError(e.reason, key=e.name) from e
         except ValueError as e:
             raise ScenarioError(str(e) or type(e).__name__) from e
+
+
+    def _channel_scenario(self) -> Scenario:
+        """The scenario on the channels of the file ``channels`` (positions, if any, for information)."""
+        try:
+            f, h = read_channels(self.channels)
+        except ValueError as e:
+            raise ScenarioError(f"{self.channels}: {e}", key="channels") from None
+        k, n = f.shape
+        if "antennas" in self.model_fields_set and self.antennas != n:
+            raise ScenarioError(f"is {self.antennas}, but the channels of {self.channels} have N = {n} (it may be "
+                                f"left out: it comes from the channels)", key="antennas")
+        for key in ("users", "eves"):
+            nodes = getattr(self, key)
+            if nodes is not None and len(nodes) != k:
+                raise ScenarioError(f"has {len(nodes)} node(s), the channels of {self.channels} have K = {k}",
+                                    key=key)
+        array = ULA(n_ant=n, carrier_hz=self.carrier_ghz * 1e9, spacing_wavelengths=self.spacing_wavelengths,
+                    pathloss_exponent=self.pathloss_exponent)
+        pos = {key: None if getattr(self, key) is None else [(u.r, u.psi) for u in getattr(self, key)]
+               for key in ("users", "eves")}
+        try:
+            return Scenario.from_channels(
+                f, h, pt_dbm=self.pt_dbm, ue_dbm=self.ue_dbm, noise_dbm=self.noise_dbm,
+                noise_a_dbm=self.noise_a_dbm, noise_b_dbm=self.noise_b_dbm, noise_e_dbm=self.noise_e_dbm,
+                pilot_length=self.pilot_length, array=array, **pos)
+        except LimitError as e:
+            raise ScenarioError(e.reason, key=e.name) from e
 
 
 # --------------------------------------------------------------------------- error messages
@@ -302,6 +495,9 @@ def _describe(err: Mapping[str, Any]) -> tuple[str | None, str]:
     key = _key_path(loc) or None
     if kind == "missing":
         return key, "missing required key"
+    if kind == "missing_nodes":
+        ctx = err.get("ctx") or {}
+        return ctx.get("key", key), str(err.get("msg", "missing required key"))
     if kind == "too_short":
         return key, "must contain at least one {r, psi} table"
     if kind == "value_error":
@@ -312,7 +508,8 @@ def _describe(err: Mapping[str, Any]) -> tuple[str | None, str]:
     return key, f"{err.get('msg', 'invalid value')} (got {limits.show(value)})"
 
 
-def parse_config(data: Mapping[str, Any], source: str | os.PathLike | None = None) -> ScenarioConfig:
+def parse_config(data: Mapping[str, Any], source: str | os.PathLike | None = None, *,
+                 base_dir: str | os.PathLike | None = None) -> ScenarioConfig:
     """Validate the parsed contents of a scenario file.
 
     Parameters
@@ -321,6 +518,9 @@ def parse_config(data: Mapping[str, Any], source: str | os.PathLike | None = Non
         The file's top-level table (e.g. from :func:`tomllib.load`).
     source : str or path-like, optional
         Name used in error messages (the file name).
+    base_dir : str or path-like, optional
+        Folder against which a relative ``channels`` file name is resolved (the scenario
+        file's folder; :func:`load_config` passes it); the working directory by default.
 
     Returns
     -------
@@ -335,7 +535,8 @@ def parse_config(data: Mapping[str, Any], source: str | os.PathLike | None = Non
     if not isinstance(data, Mapping):
         raise ScenarioError(f"a scenario must be a table of keys, got {type(data).__name__}", source=src)
     try:
-        return ScenarioConfig.model_validate(dict(data))
+        context = None if base_dir is None else {"base_dir": os.fspath(base_dir)}
+        return ScenarioConfig.model_validate(dict(data), context=context)
     except ValidationError as e:
         # an unknown key first: a misspelt key also makes the intended key "missing"
         errors = sorted(e.errors(include_url=False), key=lambda err: err.get("type") != "extra_forbidden")
@@ -343,7 +544,8 @@ def parse_config(data: Mapping[str, Any], source: str | os.PathLike | None = Non
         raise ScenarioError(reason, source=src, key=key) from None
 
 
-def parse_scenario(data: Mapping[str, Any], source: str | os.PathLike | None = None) -> Scenario:
+def parse_scenario(data: Mapping[str, Any], source: str | os.PathLike | None = None, *,
+                   base_dir: str | os.PathLike | None = None) -> Scenario:
     """Build a :class:`~nfkg.model.scenario.Scenario` from the contents of a scenario file.
 
     Parameters
@@ -352,6 +554,8 @@ def parse_scenario(data: Mapping[str, Any], source: str | os.PathLike | None = N
         SPEC 10 keys and values (powers in dBm, distances in m, angles in rad).
     source : str or path-like, optional
         Name used in error messages.
+    base_dir : str or path-like, optional
+        Folder of a relative ``channels`` file (see :func:`parse_config`).
 
     Returns
     -------
@@ -375,7 +579,7 @@ def parse_scenario(data: Mapping[str, Any], source: str | os.PathLike | None = N
     ...
     nfkg.model.scenario_file.ScenarioError: scenario.toml: unknown key 'antenas' (did you mean 'antennas'?)
     """
-    cfg = parse_config(data, source)
+    cfg = parse_config(data, source, base_dir=base_dir)
     try:
         return cfg.to_scenario()
     except ScenarioError as e:
@@ -411,7 +615,7 @@ def load_config(path: str | os.PathLike) -> ScenarioConfig:
         raise ScenarioError(f"invalid TOML: {str(e).split(';')[0]}", source=name) from None
     except OSError as e:
         raise ScenarioError(f"cannot read the file ({e.strerror or e})", source=name) from None
-    return parse_config(data, name)
+    return parse_config(data, name, base_dir=os.path.dirname(os.path.abspath(name)))
 
 
 def load_scenario(path: str | os.PathLike) -> Scenario:
