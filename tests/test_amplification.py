@@ -9,7 +9,7 @@ import pytest
 from scipy.special import ndtr
 
 from nfkg.protocol.amplification import (TAG_BITS, aep_penalty, confirmation_tag, key_length, public_bits, renyi_min_entropy,
-                                renyi_penalty, toeplitz_hash)
+                                renyi_penalty, toeplitz_hash, toeplitz_hash_many)
 from nfkg.protocol.bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation, one_way_rate,
                          thresholds, uniform_thresholds)
 from nfkg.model.channel import ULA
@@ -33,14 +33,16 @@ def test_toeplitz_hash_equals_gf2_product(n, ell):
 
 
 def test_toeplitz_hash_large_exact():
-    """FFT products at n = 2e5 still round to the exact parity (checked on a few rows)."""
-    n, ell = 200_000, 50
+    """FFT products at n = 2e5 still round to the exact parity (checked on a few rows); short outputs too."""
+    n, ell = 200_000, 1_000
     x = np.random.default_rng(1).integers(0, 2, n, dtype=np.uint8)
     y = toeplitz_hash(x, ell, 9)
     t = public_bits(9, ell + n - 1).astype(np.int64)
     for i in (0, 17, ell - 1):
         row = t[i + n - 1 - np.arange(n)]
         assert y[i] == int(row @ x) % 2
+    np.testing.assert_array_equal(toeplitz_hash(x, 64, 9)[[0, 63]], [int(t[n - 1 - np.arange(n)] @ x) % 2,
+                                                                   int(t[63 + n - 1 - np.arange(n)] @ x) % 2])
 
 
 def test_toeplitz_universal_collisions():
@@ -274,3 +276,15 @@ def test_renyi_bound_below_exact_smooth_min_entropy_asymmetric():
         exact = -math.log2(_water_level(cond.ravel(), weight.ravel(), eps))
         bound, _ = renyi_min_entropy(n, h_a, eps)
         assert 0 < bound <= exact, (eps, bound, exact)
+
+
+@pytest.mark.parametrize("n, ell", [(1, 1), (63, 64), (65, 65), (200, 128), (1000, 129), (3000, 700)])
+def test_toeplitz_hash_many_shares_the_matrix(n, ell):
+    """Several strings hashed with one matrix equal a GF(2) product each (direct and FFT paths)."""
+    rng = np.random.default_rng(n + ell)
+    xs = [rng.integers(0, 2, n).astype(np.uint8) for _ in range(3)]
+    got = toeplitz_hash_many(xs, ell, 11)
+    for x, y in zip(xs, got):
+        np.testing.assert_array_equal(y, _toeplitz_dense(x, ell, 11))
+    with pytest.raises(ValueError, match="xs"):
+        toeplitz_hash_many([xs[0], xs[0][:-1]], ell, 11) if n > 1 else toeplitz_hash_many([xs[0], xs[0][:0]], ell, 11)
