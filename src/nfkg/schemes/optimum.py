@@ -62,8 +62,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .optimize import OptimizeResult, _wedge, alpha_of_powers
 from ..engine.secrecy import skr_of_alpha
+from ._coefficients import _wedge, alpha_of_powers
+from ._result import OptimizeResult
 
 __all__ = ["true_skr", "best_split", "exact_allocation"]
 
