@@ -5,16 +5,29 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= results
 
-.PHONY: install run test bench clean
+.PHONY: install llvm run test bench check-light clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (nfkg needs Python 3.11)"; exit 2; }
+# Everything the tests need: every extra (train, scale, rt) and the dev tools; torch pinned
+# to its CPU build by constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (nfkg needs Python 3.11-3.13)"; exit 2; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[all,dev]'
+	@$(MAKE) --no-print-directory llvm
 	@touch $(STAMP)
+
+# Sionna RT (the rt extra) traces on the CPU with Dr.Jit's LLVM backend, which needs LLVM 19
+# (nfkg.model.rt finds the library itself). Installed with apt when missing and possible.
+llvm:
+	@if dpkg -s libllvm19 >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q libllvm19 >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libllvm19 >/dev/null 2>&1; } || \
+		echo "warning: apt-get could not install libllvm19: ray tracing (nfkg.model.rt) will not start"; \
+	else echo "note: ray tracing (nfkg.model.rt) needs LLVM 19: sudo apt-get install libllvm19"; fi
 
 run: install
 	$(BIN)/nfkg reproduce --out $(OUT)
@@ -24,6 +37,12 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# The light install: `pip install` of the wheel without extras in a fresh venv per Python,
+# torch and Dask absent, the quick tests (scripts/check_light.sh; LIGHT_PYTHONS to choose).
+LIGHT_PYTHONS ?= 3.11 3.12 3.13
+check-light: install
+	bash scripts/check_light.sh $(LIGHT_PYTHONS)
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache

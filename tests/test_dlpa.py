@@ -1,28 +1,41 @@
-"""SVD w/ DLPA: KGSVD-Net's loss, outputs, files, training and the registered scheme (J V)."""
+"""SVD w/ DLPA: KGSVD-Net's loss, outputs, files, training and the registered scheme (J V).
+
+The forward pass runs in NumPy (no torch); the tests marked ``needs_torch`` (training, the
+torch loss, the comparison with torch's forward pass) are skipped where torch is absent.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from nfkg.schemes import dlpa
+from nfkg.model.channel import ULA
+from nfkg.cli import main
+from nfkg.schemes.optimum import true_skr
+from nfkg.schemes.precoding import evaluate, precode, true_objective
+from nfkg.model.scenario import Scenario
+from nfkg.schemes.training import dataset, sample_scenarios, train
 
-from nfkg.schemes import dlpa  # noqa: E402
-from nfkg.model.channel import ULA  # noqa: E402
-from nfkg.cli import main  # noqa: E402
-from nfkg.schemes.network import KGSVDNet, sum_skr, user_skr  # noqa: E402
-from nfkg.schemes.optimum import true_skr  # noqa: E402
-from nfkg.schemes.precoding import evaluate, precode, true_objective  # noqa: E402
-from nfkg.model.scenario import Scenario  # noqa: E402
-from nfkg.schemes.training import dataset, sample_scenarios, train  # noqa: E402
+try:
+    import torch
+
+    from nfkg.schemes.network import KGSVDNet, sum_skr, user_skr
+except ImportError:  # the light install: no 'train' extra
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch (pip install 'nfkg[train]')")
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tiny K = 2 model trained for a few epochs (seconds)."""
+    if torch is None:
+        pytest.skip("needs torch (pip install 'nfkg[train]')")
     out = tmp_path_factory.mktemp("tiny")
     res = train(2, 7, out, n_train=512, n_val=256, hidden=(16, 16), epochs=6, patience=50, batch_size=64)
     return res, out
@@ -34,6 +47,7 @@ def _random_instances(k, n, seed, part="test"):
 
 
 # --------------------------------------------------------------------------- the loss
+@needs_torch
 @pytest.mark.parametrize("k,part", [(1, "test"), (2, "close"), (3, "test"), (4, "close")])
 def test_torch_loss_equals_numpy_true_skr(k, part):
     """J(41) in torch on the dimensionless instance == nfkg.schemes.optimum.true_skr on raw coefficients."""
@@ -48,6 +62,7 @@ def test_torch_loss_equals_numpy_true_skr(k, part):
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
 
 
+@needs_torch
 def test_torch_loss_s3_term():
     """The s3 term of J(42) (0 for SVD designs) against true_skr with made-up s3 != 0."""
     rng = np.random.default_rng(3)
@@ -65,6 +80,7 @@ def test_torch_loss_s3_term():
     np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
 
 
+@needs_torch
 def test_torch_loss_gradient_flows():
     scen = next(sample_scenarios(2, 8, 1, "close"))
     _, _, inst = dlpa.scenario_instance(scen)
@@ -94,6 +110,7 @@ def test_outputs_positive_sum_to_pmax(tiny):
     np.testing.assert_allclose(p_s.sum(-1) + p_n.sum(-1), pm, rtol=1e-14)
 
 
+@needs_torch
 def test_forward_is_softmax_of_head():
     net = KGSVDNet(15, 2, (8, 8))
     x = torch.randn(5, 15)
@@ -113,7 +130,7 @@ def test_loss_falls_on_tiny_training(tiny):
 
 def test_training_files_and_curve(tiny):
     res, out = tiny
-    for name in ("kgsvd-net.pt", "kgsvd-net.json", "training.csv", "training.png", "training.pdf"):
+    for name in ("kgsvd-net.pt", "kgsvd-net.npz", "kgsvd-net.json", "training.csv", "training.png", "training.pdf"):
         assert (out / name).stat().st_size > 0
     rows = (out / "training.csv").read_text().splitlines()
     assert rows[0] == "epoch,train_loss,val_loss,train_mean_sum_skr,val_mean_sum_skr"
@@ -133,6 +150,7 @@ def test_same_seed_same_weights(tiny, tmp_path):
 def test_save_load_identical_outputs(tiny):
     res, out = tiny
     loaded = dlpa.load_model(out)
+    assert loaded.net is None  # read from its NumPy copy, without torch
     _, inst, _ = _random_instances(2, 100, 9)
     np.testing.assert_array_equal(loaded.fractions(inst), res.model.fractions(inst))
 
@@ -161,6 +179,12 @@ def _copy(out, tmp_path):
     return d
 
 
+@pytest.fixture
+def k2dir(tmp_path):
+    """A copy of the shipped K = 2 model (.pt, .npz, .json): a model directory needing no torch."""
+    return _copy(dlpa.shipped_model(2).path, tmp_path)
+
+
 def test_missing_model(tmp_path):
     with pytest.raises(dlpa.ModelError, match="does not exist"):
         dlpa.load_model(tmp_path / "nope")
@@ -168,11 +192,17 @@ def test_missing_model(tmp_path):
         dlpa.load_model(tmp_path)
 
 
-def test_corrupt_weights(tiny, tmp_path):
+def test_corrupt_weights(k2dir):
+    (k2dir / "kgsvd-net.pt").write_bytes(b"not a torch file")
+    with pytest.raises(dlpa.ModelError, match="SHA-256"):
+        dlpa.load_model(k2dir)
+
+
+@needs_torch
+def test_corrupt_pt_without_its_copy(tiny, tmp_path):
+    """A .pt that matches the JSON but is no torch file: its stale NumPy copy is not used."""
     d = _copy(tiny[1], tmp_path)
     (d / "kgsvd-net.pt").write_bytes(b"not a torch file")
-    with pytest.raises(dlpa.ModelError, match="SHA-256"):
-        dlpa.load_model(d)
     meta = json.loads((d / "kgsvd-net.json").read_text())
     import hashlib
 
@@ -182,8 +212,23 @@ def test_corrupt_weights(tiny, tmp_path):
         dlpa.load_model(d)
 
 
-def test_corrupt_json(tiny, tmp_path):
-    d = _copy(tiny[1], tmp_path)
+def test_corrupt_npz(k2dir):
+    (k2dir / "kgsvd-net.npz").write_bytes(b"not an npz file")
+    with pytest.raises(dlpa.ModelError, match="kgsvd-net.npz is not a readable NumPy copy"):
+        dlpa.load_model(k2dir)
+    good = dict(np.load(dlpa.shipped_model(2).path / "kgsvd-net.npz"))
+    good["head.bias"] = good["head.bias"][:3]
+    np.savez(k2dir / "kgsvd-net.npz", **good)
+    with pytest.raises(dlpa.ModelError, match=r"head.bias: has shape \(3,\), the JSON's sizes give \(4,\)"):
+        dlpa.load_model(k2dir)
+    good["head.bias"] = np.array([0.0, np.nan, 0.0, 0.0], np.float32)
+    np.savez(k2dir / "kgsvd-net.npz", **good)
+    with pytest.raises(dlpa.ModelError, match="head.bias: holds a NaN"):
+        dlpa.load_model(k2dir)
+
+
+def test_corrupt_json(k2dir):
+    d = k2dir
     (d / "kgsvd-net.json").write_text("{ not json")
     with pytest.raises(dlpa.ModelError, match="not a readable JSON"):
         dlpa.load_model(d)
@@ -192,27 +237,27 @@ def test_corrupt_json(tiny, tmp_path):
         dlpa.load_model(d)
 
 
-def test_missing_weights(tiny, tmp_path):
-    d = _copy(tiny[1], tmp_path)
+def test_missing_weights(k2dir):
+    d = k2dir
     (d / "kgsvd-net.pt").unlink()
     with pytest.raises(dlpa.ModelError, match="is missing"):
         dlpa.load_model(d)
 
 
-def test_wrong_k(tiny):
+def test_wrong_k(k2dir):
     scen = Scenario.from_dbm(ULA(64, 30e9), users=[(12.0, -0.6), (13.0, 0.0), (14.0, 0.6)],
                              eves=[(11.98, -0.6), (12.98, 0.0), (13.98, 0.6)], pt_dbm=20)
     with pytest.raises(dlpa.ModelError, match="trained for K = 2 users, the scenario has K = 3"):
-        precode(scen, "svd-dlpa", model=tiny[1])
+        precode(scen, "svd-dlpa", model=k2dir)
     with pytest.raises(dlpa.ModelError, match="no KGSVD-Net model ships for K = 3"):
         precode(scen, "svd-dlpa")
 
 
-def test_wrong_shaping(tiny):
+def test_wrong_shaping(k2dir):
     scen = Scenario.from_dbm(ULA(64, 30e9), users=[(12.0, -0.6), (13.0, 0.6)], eves=[(11.98, -0.6), (12.98, 0.6)],
                              pt_dbm=20)
     with pytest.raises(dlpa.ModelError, match="trained for shaping 'isotropic', not 'matched'"):
-        precode(scen, "svd-dlpa", "matched", model=tiny[1])
+        precode(scen, "svd-dlpa", "matched", model=k2dir)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -226,35 +271,37 @@ def _toml(tmp_path, users=((12.0, -0.6), (13.0, 0.6)), eves=((11.98, -0.6), (12.
     return p
 
 
-def test_cli_model_errors(tiny, tmp_path, capsys):
+def test_cli_model_errors(k2dir, tmp_path, capsys):
     p = _toml(tmp_path)
     assert main(["evaluate", str(p), "--scheme", "svd-dlpa", "--model", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist" in err[0]
-    assert main(["evaluate", str(p), "--scheme", "svd", "--model", str(tiny[1])]) == 2
+    assert main(["evaluate", str(p), "--scheme", "svd", "--model", str(k2dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--model applies to --scheme svd-dlpa only" in err[0]
     p3 = _toml(tmp_path, users=((12.0, -0.6), (13.0, 0.0), (14.0, 0.6)),
                eves=((11.98, -0.6), (12.98, 0.0), (13.98, 0.6)))
-    assert main(["evaluate", str(p3), "--scheme", "svd-dlpa", "--model", str(tiny[1])]) == 2
+    assert main(["evaluate", str(p3), "--scheme", "svd-dlpa", "--model", str(k2dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "trained for K = 2" in err[0]
 
 
-def test_cli_evaluate_with_model(tiny, tmp_path, capsys):
+def test_cli_evaluate_with_model(k2dir, tmp_path, capsys):
     p = _toml(tmp_path)
-    assert main(["evaluate", str(p), "--scheme", "svd-dlpa", "--model", str(tiny[1]), "--json"]) == 0
+    assert main(["evaluate", str(p), "--scheme", "svd-dlpa", "--model", str(k2dir), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["scheme"] == "svd-dlpa" and out["sum_skr"] > 0
     assert sum(u["p_a"] for u in out["users"]) == pytest.approx(0.1, rel=1e-12)
 
 
+@needs_torch
 def test_cli_train_bad_hidden(tmp_path, capsys):
     assert main(["train", "--users", "2", "--out", str(tmp_path), "--hidden", "8"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--hidden" in err[0]
 
 
+@needs_torch
 def test_cli_train_tiny(tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["train", "--users", "1", "--seed", "3", "--out", str(out), "--samples", "256", "--epochs", "2",
@@ -309,3 +356,99 @@ def test_dlpa_edges_of_the_accepted_ranges(n_ant, pt, noise, v, dr):
     assert dl.result.powers.sum() == pytest.approx(float(scen.p_max), rel=1e-12)
     op = evaluate(scen, "svd-opt", n_random=1)
     assert dl.sum_skr <= op.sum_skr * (1 + 1e-9) + 1e-12
+
+
+# --------------------------------------------------------------------------- NumPy forward pass vs torch
+def _torch64(net):
+    """The same network in torch, float64 (an independent implementation of the forward pass)."""
+    return copy.deepcopy(net).double().eval()
+
+
+@needs_torch
+@pytest.mark.parametrize("hidden", [(16, 16), (128, 64), (7, 33)])
+def test_numpy_forward_equals_torch_random_networks(hidden):
+    """dlpa.forward == KGSVDNet.forward (torch, float64) on random weights and inputs, to 1e-12."""
+    torch.manual_seed(sum(hidden))
+    net = KGSVDNet(22, 3, hidden)
+    for p in net.parameters():  # beyond the initial scale: large logits test the softmax's shift
+        p.data.mul_(4.0)
+    x = np.random.default_rng(1).normal(0.0, 5.0, (3000, 22))
+    with torch.no_grad():
+        ref = _torch64(net)(torch.as_tensor(x)).numpy()
+    got = dlpa.forward({k: v.numpy() for k, v in net.state_dict().items()}, x, batch=1000)
+    assert got.shape == (3000, 6)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.sum(-1), 1.0, rtol=0, atol=1e-14)
+
+
+@needs_torch
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_numpy_forward_equals_torch_shipped_models(k):
+    """Every shipped model: the NumPy copy holds the .pt's float32 weights exactly, and its forward
+    pass equals torch's to 1e-12 (float64) and to float32 rounding (torch's float32 pass, 1e-5)."""
+    m = dlpa.shipped_model(k)
+    assert m.net is None  # the shipped models load from their NumPy copies
+    state = torch.load(m.path / dlpa.WEIGHTS, weights_only=True)
+    with np.load(m.path / dlpa.WEIGHTS_NPZ) as z:
+        for name in dlpa.LAYERS:
+            assert z[name].dtype == np.float32 and np.array_equal(z[name], state[name].numpy())
+    net = KGSVDNet(7 * k + 1, k, m.meta["hidden"])
+    net.load_state_dict(state)
+    rng = np.random.default_rng(k)
+    _, inst, _ = dataset(k, 512, 3, "close")
+    for x in (rng.normal(0.0, 3.0, (2000, 7 * k + 1)), m.standardise(dlpa.features(inst))):
+        with torch.no_grad():
+            ref64 = _torch64(net)(torch.as_tensor(x)).numpy()
+            ref32 = net.eval()(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+        got = dlpa.forward(m.weights, x)
+        np.testing.assert_allclose(got, ref64, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got, ref32, rtol=0, atol=1e-5)  # measured up to 2.9e-6
+    np.testing.assert_allclose(m.fractions(inst), ref64, rtol=0, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_svd_dlpa_equals_the_torch_path(k, monkeypatch):
+    """svd-dlpa's SKR with the NumPy forward pass == with torch's float32 pass (nfkg before), to 1e-6."""
+    scen = next(sample_scenarios(k, 48, 5, "close"))
+    got = evaluate(scen, "svd-dlpa").skr
+    m = dlpa.shipped_model(k)
+    net = KGSVDNet(7 * k + 1, k, m.meta["hidden"])
+    net.load_state_dict(torch.load(m.path / dlpa.WEIGHTS, weights_only=True))
+    net.eval()
+
+    def torch_fractions(self, inst, batch=65536):
+        with torch.no_grad():
+            x = torch.as_tensor(self.standardise(dlpa.features(inst)), dtype=torch.float32)
+            out = net(x).double().numpy()
+        return out / out.sum(-1, keepdims=True)
+
+    monkeypatch.setattr(dlpa.KGSVDModel, "fractions", torch_fractions)
+    scen._cache.clear()
+    ref = evaluate(scen, "svd-dlpa").skr
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)  # measured 1e-8
+
+
+def test_stale_npz_is_not_used(k2dir):
+    """A NumPy copy made from another .pt is ignored: the .pt (checked by the JSON) is read instead."""
+    other = dlpa.shipped_model(4).path / dlpa.WEIGHTS_NPZ
+    shutil.copy(other, k2dir / dlpa.WEIGHTS_NPZ)
+    if torch is None:
+        from nfkg._extras import MissingExtra
+
+        with pytest.raises(MissingExtra, match=r"kgsvd-net.pt .* needs the 'train' extra: pip install 'nfkg\[train\]'"):
+            dlpa.load_model(k2dir)
+    else:
+        m = dlpa.load_model(k2dir)
+        assert m.net is not None
+        for name in dlpa.LAYERS:
+            np.testing.assert_array_equal(m.weights[name], dlpa.shipped_model(2).weights[name])
+
+
+def test_forward_batches_and_shapes():
+    m = dlpa.shipped_model(2)
+    x = np.random.default_rng(0).normal(size=(3, 5, 15))
+    whole = dlpa.forward(m.weights, x)
+    assert whole.shape == (3, 5, 4)
+    np.testing.assert_array_equal(dlpa.forward(m.weights, x, batch=4), whole)
+    np.testing.assert_allclose(dlpa.forward(m.weights, x[1, 2]), whole[1, 2], rtol=0, atol=1e-14)  # gemv vs gemm

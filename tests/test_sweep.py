@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -15,6 +16,10 @@ import pytest
 from nfkg import evaluate, parse_scenario
 from nfkg.cli import main
 from nfkg.scale.sweep import SweepError, load_sweep, parse_sweep, read_results, run_sweep
+
+# Reading and validating a sweep needs nothing but the core; running one writes Parquet (the 'scale' extra).
+needs_scale = pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in ("pyarrow", "pandas")),
+                                 reason="needs pyarrow and pandas (pip install 'nfkg[scale]')")
 
 BASE = {"antennas": 64, "pt_dbm": 20,
         "users": [{"r": 6.0, "psi": -0.3}, {"r": 7.0, "psi": 0.4}],
@@ -41,6 +46,7 @@ def test_points_are_the_cartesian_product():
     assert sw.points[6].point_seed() != sw.points[0].point_seed()
 
 
+@needs_scale
 def test_values_equal_the_engine(tmp_path):
     sw = _sweep()
     run_sweep(sw, tmp_path)
@@ -54,6 +60,7 @@ def test_values_equal_the_engine(tmp_path):
         np.testing.assert_allclose(np.asarray(row.p_a), ev.result.p_a, rtol=1e-15)
 
 
+@needs_scale
 def test_chunk_size_does_not_change_a_bit(tmp_path):
     a = _sweep(chunk=1, rounds=64, schemes=["mrc", "svd-pa", "svd-opt"])
     b = _sweep(chunk=4, rounds=64, schemes=["mrc", "svd-pa", "svd-opt"])
@@ -64,6 +71,7 @@ def test_chunk_size_does_not_change_a_bit(tmp_path):
     assert "kdr" in da.columns and all(0 <= v <= 1 for v in np.concatenate(da.kdr.to_numpy()))
 
 
+@needs_scale
 def test_resume_computes_only_missing_chunks(tmp_path):
     sw = _sweep()
     first = run_sweep(sw, tmp_path / "r", max_chunks=1)
@@ -121,6 +129,7 @@ def _files(tmp_path: Path, chunk=2, rounds=0, pts="[0, 10, 20]") -> Path:
     return f
 
 
+@needs_scale
 def test_cli_sweep(tmp_path, capsys):
     f = _files(tmp_path)
     rc = main(["sweep", str(f), "--out", str(tmp_path / "o"), "--csv", "-q"])
@@ -136,6 +145,7 @@ def test_cli_sweep(tmp_path, capsys):
     assert rc == 2 and len(err) == 1 and "point 0 (antennas=1)" in err[0]
 
 
+@needs_scale
 def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     f = _files(tmp_path, chunk=1, rounds=3000, pts="[0, 5, 10, 15, 20, 25, 30]")
     out = tmp_path / "killed"
@@ -162,6 +172,7 @@ def test_the_example_sweep_file_is_valid():
     assert len(sw.points) == 7 * 3 * 3 and sw.config.schemes == ["mrc", "svd", "svd-pa"]
 
 
+@needs_scale
 def test_linked_keys_sweep_the_number_of_users(tmp_path):
     one = ([{"r": 6.0, "psi": -0.3}], [{"r": 5.98, "psi": -0.3}])
     two = (BASE["users"], BASE["eves"])

@@ -60,6 +60,7 @@ import numpy as np
 
 from ..model.scenario_file import ScenarioError, _one_line, load_config
 from ..model.units import watt_2_dbm
+from .._extras import MissingExtra, require as _require_extra
 
 __all__ = ["main", "cli", "parse_param", "InternalError", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
 
@@ -101,6 +102,11 @@ def _lazy(module: str):
         if e.name == name:
             raise click.ClickException(f"{name} is not available in this installation") from None
         raise
+
+
+def _needs(extra: str, *modules: str) -> None:
+    """This command needs ``modules`` of an extra: MissingExtra (one line naming it) when absent."""
+    _require_extra(extra, f"nfkg {click.get_current_context().info_name}", modules)
 
 
 def _figure_ids() -> list[str]:
@@ -454,6 +460,7 @@ def train(n_users: int, seed: int, out_dir: Path, samples: int, epochs: int, pat
     kgsvd-net.json (load with --model OUT), training.csv (loss and mean SKR per epoch)
     and training.png/.pdf. The shipped models are `nfkg train --users K --seed 0`.
     """
+    _needs("train", "torch")
     from ..schemes.training import kept_epoch, train as run_training
 
     try:
@@ -822,6 +829,7 @@ def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str |
     users and Eves, the Rayleigh and reactive near-field boundaries) and map.nc, the
     data as NetCDF (variable `skr` over x and y, the scenario and scheme as attributes).
     """
+    _needs("scale", "xarray", *(("dask", "distributed") if workers or scheduler else ()))
     maps = _lazy("scale.maps")
     names = _split_list(schemes) or []
     for name in names:
@@ -883,6 +891,7 @@ def sweep(config: str, out_dir: Path, as_csv: bool, workers: int | None, schedul
     file that is not this sweep's is computed again). The file's format is in the
     README, section 'Maps and sweeps'.
     """
+    _needs("scale", "pyarrow", *(("dask", "distributed") if workers or scheduler else ()))
     sw = _lazy("scale.sweep")
     spec = sw.load_sweep(config)
     if model is not None:
@@ -933,6 +942,8 @@ def _run(args: list[str]) -> int:
         return _fail(e.format_message(), e.exit_code if e.exit_code != 0 else EXIT_FAILURE)
     except ScenarioError as e:
         return _fail(e, EXIT_USAGE)
+    except MissingExtra as e:  # an optional dependency: one line naming the extra
+        return _fail(e, EXIT_FAILURE)
     except ValueError as e:
         return _fail(str(e) or type(e).__name__, EXIT_USAGE)
     except OSError as e:  # e.g. an --out directory that cannot be created

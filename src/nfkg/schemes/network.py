@@ -1,8 +1,9 @@
 r"""KGSVD-Net in PyTorch: the network, J(41) as a torch loss, and the training loop (J V).
 
-This module imports :mod:`torch` at the top; the rest of nfkg imports it only when a
-network is used (:mod:`nfkg.schemes.dlpa` loads it lazily), so that ``import nfkg`` and every
-other scheme work without torch.
+This module imports :mod:`torch` at the top (the ``train`` extra: ``pip install 'nfkg[train]'``;
+without it, importing this module fails with one line saying so). The rest of nfkg never
+needs it to evaluate: :mod:`nfkg.schemes.dlpa` runs the shipped networks' forward pass in
+NumPy; torch is used to train (``nfkg train``) and to read a model that has only its ``.pt``.
 
 The network (J V, Fig. 3): the standardised features of :func:`nfkg.schemes.dlpa.features`
 (the paper's inputs :math:`P_{\max}` and :math:`s_{1..5,k}`, expressed without units, see
@@ -41,8 +42,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
+
+from .._extras import load as _load_extra
+
+torch = _load_extra("torch", "train", "KGSVD-Net in PyTorch (nfkg.schemes.network: training)")
+nn = torch.nn
 
 __all__ = ["KGSVDNet", "user_skr", "sum_skr", "fit", "INSTANCE_KEYS", "torch_threads"]
 

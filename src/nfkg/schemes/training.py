@@ -178,8 +178,10 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
           threads: int = 1, progress: bool = False) -> TrainResult:
     """Train KGSVD-Net for K users and write it to ``out`` (J V).
 
-    Writes ``kgsvd-net.pt``, ``kgsvd-net.json``, ``training.csv`` (per epoch: training and
-    validation loss and mean sum SKR) and ``training.png``/``.pdf`` (the validation curve).
+    Writes ``kgsvd-net.pt``, its NumPy copy ``kgsvd-net.npz`` (read without torch),
+    ``kgsvd-net.json``, ``training.csv`` (per epoch: training and validation loss and mean
+    sum SKR) and ``training.png``/``.pdf`` (the validation curve). Needs torch, the ``train``
+    extra (:class:`nfkg._extras.MissingExtra`, one line, when it is missing).
 
     Parameters
     ----------
@@ -204,7 +206,9 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
     """
     import time
 
-    import torch
+    from .._extras import load
+
+    torch = load("torch", "train", "training KGSVD-Net")
 
     from .network import KGSVDNet, fit, torch_threads
     from ..engine.reduced import check_svd_options
@@ -263,7 +267,7 @@ def train(n_users: int, seed: int, out: str | Path, *, n_train: int = 40960, n_v
         for h in history:
             w.writerow([h["epoch"], f"{h['train_loss']:.9g}", f"{h['val_loss']:.9g}", f"{h['train_skr']:.9g}",
                         f"{h['val_skr']:.9g}"])
-    files = [out / "kgsvd-net.pt", out / "kgsvd-net.json", csv_path]
+    files = [out / "kgsvd-net.pt", out / "kgsvd-net.npz", out / "kgsvd-net.json", csv_path]
     files += _plot_history(history, out, f"KGSVD-Net, K = {n_users}, seed {seed}")
     return TrainResult(model, history, files, time.perf_counter() - t0)
 
@@ -299,7 +303,7 @@ def assess(n_users: int, n: int = 128, seed: int = 0, part: str = "close", model
 
     from .dlpa import KGSVDModel, load_model, shipped_model
 
-    # load the model (and import torch) before the clock starts: a one-off cost, not per scenario
+    # load the model before the clock starts: a one-off cost, not per scenario
     if not isinstance(model, KGSVDModel):
         model = shipped_model(n_users) if model is None else load_model(model)
     sums = {"pa": [], "dlpa": [], "fp": [], "opt": []}
