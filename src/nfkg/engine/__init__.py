@@ -5,3 +5,6 @@ Modules
 -------
 reduced, subspace, secrecy, mismatch
 """
+
+#: The public modules (importing the subpackage alone loads none of them).
+__all__ = ["reduced", "subspace", "secrecy", "mismatch"]

@@ -5,3 +5,6 @@ Modules
 -------
 units, limits, channel, scenario, scenario_file
 """
+
+#: The public modules (importing the subpackage alone loads none of them).
+__all__ = ["units", "limits", "channel", "rt", "scenario", "scenario_file"]

@@ -5,3 +5,6 @@ Modules
 -------
 probing, quantization, reconciliation, multilevel, amplification, bounds, keygen
 """
+
+#: The public modules (importing the subpackage alone loads none of them).
+__all__ = ["probing", "quantization", "reconciliation", "multilevel", "amplification", "bounds", "keygen"]

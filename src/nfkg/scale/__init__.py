@@ -4,3 +4,6 @@ Modules
 -------
 maps, sweep, executor
 """
+
+#: The public modules (importing the subpackage alone loads none of them).
+__all__ = ["maps", "sweep", "sweep_spec", "sweep_store", "executor"]

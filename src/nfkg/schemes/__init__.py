@@ -5,3 +5,6 @@ Modules
 -------
 precoding, optimize, optimum, fairness, dlpa, network, training
 """
+
+#: The public modules (importing the subpackage alone loads none of them).
+__all__ = ["precoding", "optimize", "optimum", "fairness", "dlpa", "network", "training"]

@@ -5,3 +5,7 @@ Modules
 -------
 experiments, claims, tables, plotting, report, beyond, robustness, robustness_figures, keyrate
 """
+
+#: The public modules (importing the subpackage alone loads none of them).
+__all__ = ["experiments", "claims", "tables", "plotting", "report", "beyond", "robustness",
+           "robustness_figures", "keyrate"]
