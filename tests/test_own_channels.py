@@ -222,3 +222,21 @@ def test_mat_v73_and_column_vectors(tmp_path):
     scipy.io.savemat(tmp_path / "col.mat", {"f": col, "h": col})
     with pytest.raises(ValueError, match=r"^f: must hold at most 64 users .* transpose column vectors"):
         read_channels(tmp_path / "col.mat")
+
+
+def test_sweep_on_a_channel_file(tmp_path):
+    """A channels file as a sweep's base (relative to its scenario file): rows equal the geometric values."""
+    pytest.importorskip("pyarrow")
+    from nfkg.scale.sweep import load_sweep, read_results, run_sweep
+
+    geo = Scenario.from_dbm(ULA(16, 30e9), users=USERS, eves=EVES, pt_dbm=20, noise_dbm=-100)
+    (tmp_path / "sub").mkdir()
+    np.savez(tmp_path / "sub" / "ch.npz", f=geo.channels()[0], h=geo.channels()[1])
+    (tmp_path / "sub" / "s.toml").write_text('channels = "ch.npz"\nnoise_dbm = -100\n')
+    (tmp_path / "sw.toml").write_text('base = "sub/s.toml"\nschemes = ["svd-pa", "mrc"]\n[sweep]\npt_dbm = [0, 20]\n')
+    run_sweep(load_sweep(tmp_path / "sw.toml"), tmp_path / "out")
+    rows = read_results(tmp_path / "out")
+    for _, row in rows.iterrows():
+        want = evaluate(Scenario.from_dbm(ULA(16, 30e9), users=USERS, eves=EVES, pt_dbm=row["pt_dbm"],
+                                          noise_dbm=-100), row["scheme"]).skr
+        np.testing.assert_allclose(row["skr"], want, rtol=1e-12)

@@ -1,9 +1,26 @@
-"""Near-field (spherical-wave) channel of a uniform linear array (SPEC 2).
+"""Near-field (spherical-wave) channel of a uniform linear or planar array (SPEC 2).
 
 Geometry: an N-antenna ULA on the x-axis centred at the origin, antenna n at
 :math:`(\\delta_n d, 0)` with :math:`\\delta_n = (2n - N + 1)/2`. A node (user or
 eavesdropper) at distance ``r`` and angle ``psi`` from the y-axis sits at
 :math:`(r \\sin\\psi, r \\cos\\psi)`.
+
+Planar arrays (UPA) in 3-D: ``R`` rows of ``C = N / R`` columns in the x-z plane centred at
+the origin, broadside along +y. Element ``(m, n)`` (row ``m``, column ``n``) has index
+``m C + n`` and sits at :math:`(\\delta_n d, 0, \\delta_m d)` with
+:math:`\\delta_n = (2n - C + 1)/2`, :math:`\\delta_m = (2m - R + 1)/2`. A node at
+distance ``r``, azimuth ``psi`` (from the y-axis towards x) and elevation ``el`` (from the
+x-y plane towards z) sits at
+:math:`(r\\cos el\\sin\\psi,\\; r\\cos el\\cos\\psi,\\; r\\sin el)`, and each element sees
+it at its own distance :math:`r^{(m,n)}` in C(2)/J(1). Seen from the front (+y)::
+
+          z
+          ^      row R-1:  (R-1)C ... RC-1
+          |        ...
+     -----+-----> x       (the array centre is the origin)
+          |      row 0:    0 1 ... C-1
+
+``R = 1`` with ``el = 0`` is the ULA above, with the same numbers bit for bit.
 
 Contents
 --------
@@ -20,7 +37,9 @@ far_field_channel
 nlos_channel
     LoS plus scattered near-field paths, J VIII-B (an option, never a default).
 rayleigh_distance, reactive_distance
-    Near-field boundaries, C(1) and J II-C.
+    Near-field boundaries, C(1) and J II-C (the aperture's diagonal for a UPA).
+upa_offsets, element_distances, planar_near_field_channel, planar_array
+    The planar array: element offsets, distances, channel; a UPA's :class:`ULA` object.
 
 All functions broadcast: a batch of positions of shape ``(...)`` gives channels of
 shape ``(..., N)`` in one call. No N x N matrix is formed.
@@ -47,6 +66,11 @@ __all__ = [
     "nlos_channel",
     "rayleigh_distance",
     "reactive_distance",
+    "aperture",
+    "upa_offsets",
+    "element_distances",
+    "planar_near_field_channel",
+    "planar_array",
 ]
 
 
@@ -227,6 +251,146 @@ def near_field_channel(
 _CHUNK_ELEMENTS = 1 << 16
 
 
+def upa_offsets(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Column and row offsets :math:`(\delta_n, \delta_m)` of every element, index ``m C + n``.
+
+    :math:`\delta_n = (2n - C + 1)/2`, :math:`\delta_m = (2m - R + 1)/2`: element ``(m, n)``
+    sits at :math:`(\delta_n d, 0, \delta_m d)`.
+
+    >>> upa_offsets(2, 3)
+    (array([-1.,  0.,  1., -1.,  0.,  1.]), array([-0.5, -0.5, -0.5,  0.5,  0.5,  0.5]))
+    """
+    rows, cols = int(rows), int(cols)
+    return np.tile(antenna_offsets(cols), rows), np.repeat(antenna_offsets(rows), cols)
+
+
+def _direction(psi: np.ndarray, el: np.ndarray, ld: type = float) -> tuple[np.ndarray, np.ndarray]:
+    """Direction cosines of a node along x and z: :math:`(\\cos el \\sin\\psi, \\sin el)`."""
+    psi, el = psi.astype(ld), el.astype(ld)
+    return np.cos(el) * np.sin(psi), np.sin(el)
+
+
+def element_distances(r: ArrayLike, psi: ArrayLike, el: ArrayLike, rows: int, cols: int,
+                      spacing: float) -> np.ndarray:
+    r"""Distances :math:`r^{(m,n)}` from a node to every element of a planar array, C(3)/J(1) in 3-D.
+
+    .. math::
+        r^{(m,n)} = \sqrt{r^2 - 2 r d(\theta_x\delta_n + \theta_z\delta_m)
+                         + d^2(\delta_n^2 + \delta_m^2)},\quad
+        \theta_x = \cos el\sin\psi,\; \theta_z = \sin el
+
+    Returns
+    -------
+    ndarray, shape ``(..., R C)``, element ``m C + n`` last.
+    """
+    r, psi, el = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, psi, el)))
+    tx, tz = _direction(psi, el)
+    dn, dm = upa_offsets(rows, cols)
+    lin = tx[..., None] * dn + tz[..., None] * dm
+    q = (dn * dn + dm * dm) * spacing * spacing
+    return np.sqrt(np.maximum(r[..., None] ** 2 + q - 2.0 * r[..., None] * spacing * lin, 0.0))
+
+
+def planar_near_field_channel(
+    r: ArrayLike,
+    psi: ArrayLike,
+    el: ArrayLike,
+    rows: int,
+    cols: int,
+    wavelength: float,
+    spacing: float | None = None,
+    pathloss_exponent: float = 2.0,
+    d0: float = 1.0,
+) -> np.ndarray:
+    r"""Spherical-wave LoS channel of a uniform planar array, C(2)-(3), J(1)-(3) in 3-D.
+
+    .. math::
+        f[mC + n] = \sqrt{\beta^{(m,n)}}\, e^{-j \frac{2\pi}{\lambda}(r^{(m,n)} - r)},\qquad
+        \beta^{(m,n)} = \beta_0 \left(\frac{d_0}{r^{(m,n)}}\right)^{\epsilon}
+
+    with :math:`r^{(m,n)}` of :func:`element_distances` (each element's own distance; the
+    geometry in the module docstring). ``rows = 1`` is a ULA seen from elevation ``el``.
+
+    Parameters
+    ----------
+    r, psi, el : array_like, broadcastable shapes ``(...)``
+        Distance [m], azimuth and elevation [rad] of the node.
+    rows, cols : int
+        R rows and C columns (N = R C elements).
+    wavelength, spacing, pathloss_exponent, d0
+        As :func:`near_field_channel` (the same spacing d along rows and columns).
+
+    Returns
+    -------
+    ndarray of complex128, shape ``(..., R C)``
+
+    Notes
+    -----
+    Precision as :func:`near_field_channel`: the phase in cycles,
+    :math:`(r^{(m,n)} - r)/\lambda = -L + c`, with the linear term
+    :math:`L = (\theta_x\delta_n + \theta_z\delta_m) d/\lambda` in extended precision split into
+    two float64 parts and the curvature term
+    :math:`c = (q + L\,(r^{(m,n)} - r)/\lambda)/((r^{(m,n)} + r)/\lambda)`,
+    :math:`q = (\delta_n^2 + \delta_m^2) d^2/\lambda^2`, without cancellation.
+
+    Examples
+    --------
+    >>> f = planar_near_field_channel(12.0, 0.2, 0.1, 16, 16, 0.01)
+    >>> f.shape
+    (256,)
+    """
+    spacing = wavelength / 2.0 if spacing is None else spacing
+    r, psi, el = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, psi, el)))
+    rows, cols = int(rows), int(cols)
+    n_ant = rows * cols
+    out = np.empty((*r.shape, n_ant), dtype=complex)
+    flat_r, flat_psi, flat_el = r.reshape(-1), psi.reshape(-1), el.reshape(-1)
+    flat_out = out.reshape(-1, n_ant)
+    ld = np.longdouble
+    dn, dm = upa_offsets(rows, cols)                    # half-integers: exact
+    s_w = spacing / wavelength
+    dn_w, dm_w = dn * s_w, dm * s_w
+    q = dn_w * dn_w + dm_w * dm_w                       # (delta_n^2 + delta_m^2) d^2 / lambda^2
+    dn_ld, dm_ld = dn.astype(ld), dm.astype(ld)
+    beta_amp = wavelength / (4.0 * np.pi)
+    half_eps = pathloss_exponent / 2.0
+    step = max(1, _CHUNK_ELEMENTS // max(n_ant, 1))
+    for lo in range(0, flat_r.size, step):
+        hi = min(lo + step, flat_r.size)
+        rho = (flat_r[lo:hi] / wavelength)[:, None]
+        tx_ld, tz_ld = _direction(flat_psi[lo:hi], flat_el[lo:hi], ld)
+        tx, tz = tx_ld.astype(float)[:, None], tz_ld.astype(float)[:, None]
+        lin = (tx_ld * ld(s_w))[:, None] * dn_ld + (tz_ld * ld(s_w))[:, None] * dm_ld   # L, extended
+        lin_hi = lin.astype(float)
+        lin_lo = (lin - lin_hi).astype(float)
+        lin64 = tx * dn_w + tz * dm_w
+        num = q - 2.0 * rho * lin64                      # (r^(mn)^2 - r^2) / lambda^2
+        rho_n = np.sqrt(np.maximum(rho * rho + num, 0.0))
+        den = rho_n + rho
+        cyc64 = num / den
+        corr = (q + lin64 * cyc64) / den                 # cycles + L
+        frac = (lin_hi - np.round(lin_hi)) + lin_lo
+        frac = (corr - np.round(corr)) - frac
+        blk = flat_out[lo:hi]
+        np.exp(frac * (-2j * np.pi), out=blk)
+        rn = rho_n * wavelength
+        amp = beta_amp / rn if half_eps == 1.0 else beta_amp * (d0 / rn) ** half_eps
+        if half_eps == 1.0 and d0 != 1.0:
+            amp *= d0
+        blk *= amp
+    return out
+
+
+def planar_array(rows: int, cols: int, carrier_hz: float = 30e9, **kwargs) -> "ULA":
+    """The :class:`ULA` object of an ``rows x cols`` uniform planar array (``n_ant = rows * cols``).
+
+    >>> a = planar_array(32, 32)
+    >>> a.n_ant, a.rows, a.cols
+    (1024, 32, 32)
+    """
+    return ULA(int(rows) * int(cols), carrier_hz, rows=int(rows), **kwargs)
+
+
 def far_field_channel(
     r: ArrayLike,
     psi: ArrayLike,
@@ -294,17 +458,34 @@ def nlos_channel(
     return los + np.einsum("...d,...dn->...n", gains, paths) / np.sqrt(n_paths)
 
 
-def _aperture(n_ant: ArrayLike, spacing: float, convention: str) -> np.ndarray:
+def aperture(n_ant: ArrayLike, spacing: float, convention: str = "J", rows: int = 1) -> np.ndarray:
+    r"""Aperture D [m] of the near-field boundaries: the length of a ULA, the diagonal of a UPA.
+
+    ULA (``rows = 1``): :math:`D = (N-1)d` (J) or :math:`D = Nd` (C). UPA of ``R = rows``
+    rows and ``C = N/R`` columns: the diagonal, :math:`D = d\sqrt{(C-1)^2 + (R-1)^2}` (J,
+    between the corner elements) or :math:`D = d\sqrt{C^2 + R^2}` (C, the elements' cells).
+
+    >>> float(aperture(4, 1.0, "J", rows=2)), float(aperture(4, 1.0, "C", rows=2))
+    (1.4142135623730951, 2.8284271247461903)
+    """
     n_ant = np.asarray(n_ant, dtype=float)
+    rows = int(rows)
+    if convention not in ("J", "C"):
+        raise ValueError(f"aperture convention must be 'C' (N d) or 'J' ((N-1) d), got {convention!r}")
+    if rows == 1:
+        return (n_ant - 1.0) * spacing if convention == "J" else n_ant * spacing
+    cols = n_ant / rows
     if convention == "J":
-        return (n_ant - 1.0) * spacing
-    if convention == "C":
-        return n_ant * spacing
-    raise ValueError(f"aperture convention must be 'C' (N d) or 'J' ((N-1) d), got {convention!r}")
+        return np.hypot(cols - 1.0, rows - 1.0) * spacing
+    return np.hypot(cols, float(rows)) * spacing
+
+
+def _aperture(n_ant: ArrayLike, spacing: float, convention: str, rows: int = 1) -> np.ndarray:
+    return aperture(n_ant, spacing, convention, rows)
 
 
 def rayleigh_distance(
-    n_ant: ArrayLike, wavelength: float, spacing: float | None = None, convention: str = "J"
+    n_ant: ArrayLike, wavelength: float, spacing: float | None = None, convention: str = "J", rows: int = 1
 ) -> np.ndarray:
     r"""Rayleigh (Fraunhofer) distance :math:`2D^2/\lambda`, C(1), J II-C.
 
@@ -312,6 +493,8 @@ def rayleigh_distance(
     ----------
     convention : {'J', 'C'}
         Aperture :math:`D = (N-1)d` (J, default) or :math:`D = Nd` (C).
+    rows : int
+        Rows R of a planar array; D is then its diagonal (:func:`aperture`).
 
     Examples
     --------
@@ -321,31 +504,33 @@ def rayleigh_distance(
     53.57
     """
     spacing = wavelength / 2.0 if spacing is None else spacing
-    d_ap = _aperture(n_ant, spacing, convention)
+    d_ap = _aperture(n_ant, spacing, convention, rows)
     return 2.0 * d_ap**2 / wavelength
 
 
 def reactive_distance(
-    n_ant: ArrayLike, wavelength: float, spacing: float | None = None, convention: str = "J"
+    n_ant: ArrayLike, wavelength: float, spacing: float | None = None, convention: str = "J", rows: int = 1
 ) -> np.ndarray:
     r"""Reactive/radiative near-field boundary :math:`0.62\sqrt{D^3/\lambda}`, J II-C.
+
+    ``rows``: as :func:`rayleigh_distance` (the diagonal of a planar array).
 
     >>> round(float(reactive_distance(100, 3e8 / 28e9)), 1)
     2.3
     """
     spacing = wavelength / 2.0 if spacing is None else spacing
-    d_ap = _aperture(n_ant, spacing, convention)
+    d_ap = _aperture(n_ant, spacing, convention, rows)
     return 0.62 * np.sqrt(d_ap**3 / wavelength)
 
 
 @dataclass(frozen=True)
 class ULA:
-    """A uniform linear array and its carrier (SPEC 2, 10).
+    """A uniform linear array, or a uniform planar array, and its carrier (SPEC 2, 10).
 
     Parameters
     ----------
     n_ant : int
-        Number of antennas N.
+        Number of antennas N (``rows * cols`` for a planar array).
     carrier_hz : float
         Carrier frequency f_c [Hz].
     spacing_wavelengths : float
@@ -356,12 +541,19 @@ class ULA:
         Reference distance [m].
     speed : float
         Propagation speed [m/s] (exact c by default).
+    rows : int
+        Rows R of a uniform planar array in the x-z plane (1, the default: a ULA on the
+        x-axis); ``n_ant`` must be a multiple of it, ``cols = n_ant // rows``. Element
+        ``(m, n)`` is antenna ``m * cols + n`` (see the module docstring).
 
     Examples
     --------
     >>> ula = ULA(256, 30e9)
     >>> ula.channel([12.0, 13.0], [-0.6, 0.6]).shape
     (2, 256)
+    >>> upa = ULA(1024, 30e9, rows=32)
+    >>> upa.cols, upa.channel(12.0, 0.3, el=0.2).shape
+    (32, (1024,))
     """
 
     n_ant: int
@@ -370,6 +562,17 @@ class ULA:
     pathloss_exponent: float = 2.0
     d0: float = 1.0
     speed: float = SPEED_OF_LIGHT
+    rows: int = 1
+
+    @property
+    def cols(self) -> int:
+        """Columns C = N / R (N for a ULA)."""
+        return int(self.n_ant) // max(int(self.rows), 1)
+
+    @property
+    def planar(self) -> bool:
+        """``True`` for a planar array (more than one row)."""
+        return int(self.rows) > 1
 
     @property
     def wavelength(self) -> float:
@@ -381,18 +584,29 @@ class ULA:
         """Antenna spacing d [m]."""
         return self.spacing_wavelengths * self.wavelength
 
+    def aperture(self, convention: str = "J") -> float:
+        """Aperture D [m]: the length of a ULA, the diagonal of a UPA; see :func:`aperture`."""
+        return float(aperture(self.n_ant, self.spacing, convention, self.rows))
+
     def rayleigh_distance(self, convention: str = "J") -> float:
-        """Rayleigh distance [m] of this array; see :func:`rayleigh_distance`."""
-        return float(rayleigh_distance(self.n_ant, self.wavelength, self.spacing, convention))
+        """Rayleigh distance [m] of this array (the diagonal of a UPA); see :func:`rayleigh_distance`."""
+        return float(rayleigh_distance(self.n_ant, self.wavelength, self.spacing, convention, self.rows))
 
     def reactive_distance(self, convention: str = "J") -> float:
-        """Reactive near-field bound [m]; see :func:`reactive_distance`."""
-        return float(reactive_distance(self.n_ant, self.wavelength, self.spacing, convention))
+        """Reactive near-field bound [m] (the diagonal of a UPA); see :func:`reactive_distance`."""
+        return float(reactive_distance(self.n_ant, self.wavelength, self.spacing, convention, self.rows))
 
-    def channel(self, r: ArrayLike, psi: ArrayLike) -> np.ndarray:
-        """Near-field channels ``(..., N)`` of nodes at ``(r, psi)``."""
-        return near_field_channel(r, psi, self.n_ant, self.wavelength, self.spacing,
-                                  self.pathloss_exponent, self.d0)
+    def channel(self, r: ArrayLike, psi: ArrayLike, el: ArrayLike | None = None) -> np.ndarray:
+        """Near-field channels ``(..., N)`` of nodes at ``(r, psi)`` or ``(r, psi, el)``.
+
+        A ULA with ``el`` absent (or all zero) uses :func:`near_field_channel`; a planar
+        array, or a node off the x-y plane, :func:`planar_near_field_channel`.
+        """
+        if int(self.rows) == 1 and (el is None or not np.any(np.asarray(el))):
+            return near_field_channel(r, psi, self.n_ant, self.wavelength, self.spacing,
+                                      self.pathloss_exponent, self.d0)
+        return planar_near_field_channel(r, psi, 0.0 if el is None else el, self.rows, self.cols,
+                                         self.wavelength, self.spacing, self.pathloss_exponent, self.d0)
 
     def far_field(self, r: ArrayLike, psi: ArrayLike) -> np.ndarray:
         """Far-field (planar) channels ``(..., N)``; see :func:`far_field_channel`."""

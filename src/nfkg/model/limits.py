@@ -29,6 +29,8 @@ users                    --        (required)   1 ... 64 ``{r, psi}`` tables
 eves                     --        (required)   exactly one per user
 r                        m         (required)   > 0 and <= 10,000
 psi                      rad       (required)   -pi/2 ... pi/2
+array_rows               --        1            integer 1 ... 65,536, dividing antennas
+el                       rad       0            -pi/2 ... pi/2 (a node's elevation)
 =======================  ========  ===========  ====================================
 
 Every node must also lie at least 1 mm (:data:`MIN_CLEARANCE_M`) from every antenna of
@@ -75,6 +77,8 @@ __all__ = [
     "check_count",
     "nearest_antenna",
     "check_clearance",
+    "check_rows",
+    "nearest_element",
     "MAX_CHANNEL_ABS",
     "MIN_CHANNEL_NORM",
     "check_channels",
@@ -197,6 +201,10 @@ LIMITS: Mapping[str, Limit] = MappingProxyType({row.key: row for row in (
     _row("users", 1, MAX_USERS, "", None, "users' positions, {r, psi} tables", integer=True),
     _row("r", 0.0, 10_000.0, "m", None, "distance of a node from the array centre", lo_open=True),
     _row("psi", -math.pi / 2, math.pi / 2, "rad", None, "angle of a node from the broadside",
+         lo_text="-pi/2", hi_text="pi/2", tol=PSI_TOL),
+    _row("array_rows", 1, 65_536, "", 1, "rows R of a uniform planar array (1: a ULA); antennas = R x C",
+         integer=True),
+    _row("el", -math.pi / 2, math.pi / 2, "rad", 0.0, "elevation of a node above the x-y plane",
          lo_text="-pi/2", hi_text="pi/2", tol=PSI_TOL),
 )})
 
@@ -460,12 +468,28 @@ def check_count(n: int, name: str | None, noun: str = "user") -> int:
 _CARRIER_HZ = LIMITS["carrier_ghz"].scaled(1e9, "Hz")
 
 
+def check_rows(rows: Any, n_ant: int, name: str = "array_rows") -> int:
+    """Rows R of a planar array: an integer 1 ... N that divides N = ``n_ant``.
+
+    >>> check_rows(3, 256)
+    Traceback (most recent call last):
+    ...
+    nfkg.model.limits.LimitError: array_rows: must divide the number of antennas (N = 256 is not a multiple of R = 3)
+    """
+    rows = check("array_rows", rows, name)
+    if int(n_ant) % rows:
+        raise LimitError(f"must divide the number of antennas (N = {int(n_ant)} is not a multiple of R = {rows})",
+                         name)
+    return rows
+
+
 def check_ula(ula: Any, name: str = "ula") -> None:
-    """Check the array of the Python API: ``ula.n_ant``, ``ula.carrier_hz``, spacing, exponent."""
+    """Check the array of the Python API: ``ula.n_ant``, ``ula.carrier_hz``, spacing, exponent, rows."""
     check("antennas", ula.n_ant, f"{name}.n_ant")
     check(_CARRIER_HZ, ula.carrier_hz, f"{name}.carrier_hz")
     check("spacing_wavelengths", ula.spacing_wavelengths, f"{name}.spacing_wavelengths")
     check("pathloss_exponent", ula.pathloss_exponent, f"{name}.pathloss_exponent")
+    check_rows(getattr(ula, "rows", 1), ula.n_ant, f"{name}.rows")
 
 
 def nearest_antenna(r: Any, psi: Any, n_ant: int, spacing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -486,10 +510,38 @@ def nearest_antenna(r: Any, psi: Any, n_ant: int, spacing: float) -> tuple[np.nd
     return np.hypot(x - (n - half) * spacing, y), n.astype(np.int64)
 
 
+def nearest_element(r: Any, psi: Any, el: Any, rows: int, cols: int, spacing: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Distance [m] from each node to the nearest element of a planar array, and its index ``m C + n``.
+
+    Element ``(m, n)`` sits at ``((2n - C + 1) d / 2, 0, (2m - R + 1) d / 2)`` and a node at
+    ``(r cos(el) sin(psi), r cos(el) cos(psi), r sin(el))``; rounding finds the nearest one.
+
+    >>> d, i = nearest_element(0.005, 0.0, np.pi / 2, 3, 3, 0.005)
+    >>> float(d) < 1e-15, int(i)
+    (True, 7)
+    """
+    r, psi, el = (np.asarray(v, dtype=float) for v in (r, psi, el))
+    x, y, z = r * np.cos(el) * np.sin(psi), r * np.cos(el) * np.cos(psi), r * np.sin(el)
+    half_c, half_r = (int(cols) - 1) / 2.0, (int(rows) - 1) / 2.0
+    n = np.clip(np.rint(x / spacing + half_c), 0, int(cols) - 1)
+    m = np.clip(np.rint(z / spacing + half_r), 0, int(rows) - 1)
+    dist = np.sqrt((x - (n - half_c) * spacing) ** 2 + y * y + (z - (m - half_r) * spacing) ** 2)
+    return dist, (m * int(cols) + n).astype(np.int64)
+
+
 def check_clearance(r: Any, psi: Any, n_ant: int, spacing: float,
-                    name_at: Callable[[tuple[int, ...]], str], context: str = "") -> None:
-    """Every node at least :data:`MIN_CLEARANCE_M` from every antenna, else ``'sits on an antenna'``."""
-    dist, n = nearest_antenna(r, psi, n_ant, spacing)
+                    name_at: Callable[[tuple[int, ...]], str], context: str = "", *,
+                    el: Any = None, rows: int = 1) -> None:
+    """Every node at least :data:`MIN_CLEARANCE_M` from every antenna, else ``'sits on an antenna'``.
+
+    ``el`` and ``rows``: the nodes' elevations and the rows of a planar array.
+    """
+    if int(rows) == 1 and (el is None or not np.any(np.asarray(el))):
+        dist, n = nearest_antenna(r, psi, n_ant, spacing)
+    else:
+        r, psi, el = np.broadcast_arrays(r, psi, 0.0 if el is None else el)
+        dist, n = nearest_element(r, psi, el, int(rows), int(n_ant) // int(rows), spacing)
     bad = ~(dist >= MIN_CLEARANCE_M)
     if np.any(bad):
         idx = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()

@@ -74,6 +74,12 @@ class Scenario:
         Noise powers at the BS (per antenna), users and Eves [W].
     pilot_length : int
         Pilot length V.
+    own_channels : (f, h), optional
+        Given channels ``(..., K, N)`` instead of the model's (see :meth:`from_channels`).
+    el_b, el_e : array_like, shape ``(..., K)`` or scalar
+        Elevations [rad] of users and Eves (0: in the x-y plane, the default), for
+        planar arrays (``ula.rows > 1``) and nodes off the plane (module
+        :mod:`nfkg.model.channel`: the 3-D geometry).
     checked : bool, init only
         ``True`` skips :meth:`validate` (for :meth:`from_dbm`, which has just checked
         every value with messages in dBm); leave it ``False``.
@@ -97,11 +103,14 @@ class Scenario:
     sigma2_e: np.ndarray
     pilot_length: int = 1
     own_channels: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    el_b: np.ndarray = 0.0  # type: ignore[assignment]
+    el_e: np.ndarray = 0.0  # type: ignore[assignment]
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
     checked: InitVar[bool] = False
 
     def __post_init__(self, checked: bool) -> None:
-        for name in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b", "sigma2_e"):
+        for name in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b", "sigma2_e",
+                     "el_b", "el_e"):
             object.__setattr__(self, name, _arr(getattr(self, name)))
         if self.own_channels is not None:
             if not (isinstance(self.own_channels, tuple) and len(self.own_channels) == 2):
@@ -244,8 +253,9 @@ class Scenario:
 
         Parameters
         ----------
-        users, eves : array_like, shape ``(..., K, 2)``
-            ``(r [m], psi [rad])`` of each node.
+        users, eves : array_like, shape ``(..., K, 2)`` or ``(..., K, 3)``
+            ``(r [m], psi [rad])`` or ``(r, psi, el [rad])`` of each node (``el`` 0 when
+            absent: in the x-y plane).
         pt_dbm : array_like
             :math:`P_{\\max}`, and :math:`P_b` unless ``ue_dbm`` is given.
         noise_dbm : array_like
@@ -255,8 +265,9 @@ class Scenario:
         users = numbers(users, "users")
         eves = numbers(eves, "eves")
         for who, nodes in (("users", users), ("eves", eves)):
-            if nodes.ndim < 2 or nodes.shape[-1] != 2:
-                raise LimitError(f"must be given as (r, psi) pairs, shape (..., K, 2) (got shape {nodes.shape})", who)
+            if nodes.ndim < 2 or nodes.shape[-1] not in (2, 3):
+                raise LimitError(f"must be given as (r, psi) pairs or (r, psi, el) triples, shape (..., K, 2) or "
+                                 f"(..., K, 3) (got shape {nodes.shape})", who)
         check_count(users.shape[-2], "users")
         if eves.shape[-2] != users.shape[-2]:
             raise LimitError(f"need exactly one Eve per user (got {eves.shape[-2]} Eve(s) for "
@@ -267,7 +278,11 @@ class Scenario:
 
             check_array("r", nodes[..., 0], who, name_at=lambda idx, at=at: at(idx, part=".r"))
             check_array("psi", nodes[..., 1], who, name_at=lambda idx, at=at: at(idx, part=".psi"))
-            check_clearance(nodes[..., 0], nodes[..., 1], ula.n_ant, ula.spacing, at)
+            el = None
+            if nodes.shape[-1] == 3:
+                el = nodes[..., 2]
+                check_array("el", el, who, name_at=lambda idx, at=at: at(idx, part=".el"))
+            check_clearance(nodes[..., 0], nodes[..., 1], ula.n_ant, ula.spacing, at, el=el, rows=ula.rows)
         for name, value in (("pt_dbm", pt_dbm), ("ue_dbm", ue_dbm), ("noise_dbm", noise_dbm),
                             ("noise_a_dbm", noise_a_dbm), ("noise_b_dbm", noise_b_dbm),
                             ("noise_e_dbm", noise_e_dbm)):
@@ -275,10 +290,12 @@ class Scenario:
                 check_array(name, value, name)
         check("pilot_length", pilot_length, "pilot_length")
         pick = lambda x: noise_dbm if x is None else x  # noqa: E731
+        elev = {f"el_{w}": nodes[..., 2] if nodes.shape[-1] == 3 else 0.0 for w, nodes in (("b", users), ("e", eves))}
         return cls(
             ula=ula,
             r_b=users[..., 0], psi_b=users[..., 1],
             r_e=eves[..., 0], psi_e=eves[..., 1],
+            **elev,
             p_max=dbm_2_watt(pt_dbm),
             p_b=dbm_2_watt(pt_dbm if ue_dbm is None else ue_dbm),
             sigma2_a=dbm_2_watt(pick(noise_a_dbm)),
@@ -312,11 +329,15 @@ class Scenario:
             r, psi = getattr(self, r_name), getattr(self, psi_name)
             if own is not None and np.all(np.isnan(r)) and np.all(np.isnan(psi)):
                 continue  # positions unknown: the channels are given
+            el_name = "el_" + r_name[-1]
+            el = getattr(self, el_name)
             check_array("r", r, r_name)
             check_array("psi", psi, psi_name)
+            check_array("el", el, el_name)
             if own is None:  # given channels need not come from the array model
-                check_clearance(*np.broadcast_arrays(r, psi), ula.n_ant, ula.spacing,
-                                lambda idx, n=r_name: f"{n}[{', '.join(str(i) for i in idx)}]")
+                r, psi, el = np.broadcast_arrays(r, psi, el)
+                check_clearance(r, psi, ula.n_ant, ula.spacing,
+                                lambda idx, n=r_name: f"{n}[{', '.join(str(i) for i in idx)}]", el=el, rows=ula.rows)
         for name, key in (("p_max", "pt_dbm"), ("p_b", "ue_dbm"),
                           ("sigma2_a", "noise_dbm"), ("sigma2_b", "noise_dbm"), ("sigma2_e", "noise_dbm")):
             check_watts(key, getattr(self, name), name)
@@ -337,6 +358,7 @@ class Scenario:
     def batch_shape(self) -> tuple[int, ...]:
         """Broadcast batch shape of all quantities."""
         shapes = [a.shape[:-1] for a in (self.r_b, self.psi_b, self.r_e, self.psi_e)]
+        shapes += [a.shape[:-1] for a in (self.el_b, self.el_e) if a.ndim]
         shapes += [a.shape for a in (self.p_max, self.p_b, self.sigma2_a, self.sigma2_b, self.sigma2_e)]
         if self.own_channels is not None:
             shapes += [a.shape[:-2] for a in self.own_channels]
@@ -383,11 +405,19 @@ class Scenario:
             index = tuple(slice(0, 1) if all(a.shape[ax] == 1 or a.strides[ax] == 0 for a in (f, h))
                           else slice(None) for ax in range(len(batch)))
             return f[index], h[index]
-        (r_b, psi_b, r_e, psi_e), _ = _collapse([self.r_b, self.psi_b, self.r_e, self.psi_e])
+        if not (self.el_b.any() or self.el_e.any()):  # nodes in the x-y plane: exactly the ULA code of old
+            (r_b, psi_b, r_e, psi_e), _ = _collapse([self.r_b, self.psi_b, self.r_e, self.psi_e])
+            el_b = el_e = None
+        else:
+            shape = np.broadcast_shapes(*(a.shape for a in (self.r_b, self.psi_b, self.r_e, self.psi_e)),
+                                        self.el_b.shape, self.el_e.shape)
+            (r_b, psi_b, r_e, psi_e, el_b, el_e), _ = _collapse(
+                [np.broadcast_to(a, shape) for a in (self.r_b, self.psi_b, self.r_e, self.psi_e, self.el_b,
+                                                     self.el_e)])
         if np.isnan(r_b).any() or np.isnan(r_e).any():
             raise ValueError("r_b: the node positions are unknown (a scenario copied from one with its own "
                              "channels without them?)")
-        return self.ula.channel(r_b, psi_b), self.ula.channel(r_e, psi_e)
+        return self.ula.channel(r_b, psi_b, el_b), self.ula.channel(r_e, psi_e, el_e)
 
     def channels(self) -> tuple[np.ndarray, np.ndarray]:
         """Channels ``f, h`` of users and Eves, each ``(..., K, N)`` (batch-broadcast).

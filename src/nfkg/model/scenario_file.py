@@ -2,7 +2,7 @@ r"""The scenario file: a TOML description of one key-generation scenario (SPEC 1
 
 A scenario file is the public, stable way to describe a scenario outside Python (the
 ``nfkg evaluate`` and ``nfkg info`` commands read it). Every key has a default except
-the node positions::
+the node positions (or a channel file)::
 
     carrier_ghz = 30          # f_c [GHz]
     antennas = 256            # N
@@ -15,6 +15,22 @@ the node positions::
     pilot_length = 1          # V
     users = [ {r = 12.0, psi = -0.6}, {r = 13.0, psi = 0.6} ]    # r [m], psi [rad]
     eves  = [ {r = 11.98, psi = -0.6}, {r = 12.98, psi = 0.6} ]  # Eve k targets user k
+
+A planar array (UPA) has ``array_rows = R`` rows of ``antennas / R`` columns in the x-z
+plane, and each node may carry an elevation ``el`` [rad] (default 0)::
+
+    antennas = 1024
+    array_rows = 32                                    # a 32 x 32 UPA
+    users = [ {r = 12.0, psi = -0.6, el = 0.1} ]       # (r cos el sin psi, r cos el cos psi, r sin el)
+
+One's own channels replace the positions: ``channels`` names a ``.npz`` (numpy) or
+``.mat`` (MATLAB up to v7) file, relative to the scenario file, holding arrays ``f``
+(users) and ``h`` (Eves) of shape ``(K, N)`` (:func:`read_channels`); ``antennas``
+then comes from the arrays and ``users``/``eves`` are optional (for information)::
+
+    channels = "measured.npz"
+    pt_dbm = 30
+    noise_dbm = -95
 
 Validation is strict: unknown (e.g. misspelt) keys are errors, numbers must be TOML
 numbers (a string such as ``"20"`` is rejected), integers must be TOML integers (not
@@ -44,6 +60,9 @@ users                    --        (required)   1 ... 64 ``{r, psi}`` tables
 eves                     --        (required)   exactly one per user (Eve k targets user k)
 users[k].r, eves[k].r    m         (required)   > 0 and <= 10,000
 users[k].psi, eves[k].psi rad      (required)   -pi/2 ... pi/2
+users[k].el, eves[k].el  rad       0            -pi/2 ... pi/2 (elevation)
+array_rows               --        1            integer 1 ... 65,536 dividing antennas
+channels                 --        (none)       a .npz / .mat file with f, h (K, N)
 =======================  ========  ===========  ======================================
 
 Every node must also be at least 1 mm from every antenna of the array (else
@@ -71,7 +90,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+                      field_validator, model_serializer, model_validator)
 from pydantic_core import PydanticCustomError
 
 from . import limits
@@ -320,7 +339,7 @@ def _channels_path(value: Any, info: ValidationInfo) -> str | None:
 
 
 class NodeConfig(BaseModel):
-    """Position of a user or an eavesdropper: ``{r = 12.0, psi = -0.6}``.
+    """Position of a user or an eavesdropper: ``{r = 12.0, psi = -0.6}`` (``el = 0.1`` optional).
 
     Attributes
     ----------
@@ -328,12 +347,23 @@ class NodeConfig(BaseModel):
         Distance from the array centre [m], > 0.
     psi : float
         Angle from the array broadside (the y-axis) [rad], ``|psi| <= pi/2``.
+    el : float
+        Elevation above the x-y plane [rad], ``|el| <= pi/2`` (0 by default); the node
+        sits at ``(r cos(el) sin(psi), r cos(el) cos(psi), r sin(el))``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     r: Annotated[float, _checked("r")]
     psi: Annotated[float, _checked("psi")]
+    el: Annotated[float, _checked("el")] = 0.0
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        out = handler(self)
+        if self.el == 0.0:  # written only when used: older dumps (and sweep hashes) stay as they were
+            out.pop("el", None)
+        return out
 
 
 class ScenarioConfig(BaseModel):
@@ -362,6 +392,7 @@ class ScenarioConfig(BaseModel):
     noise_b_dbm: Annotated[float | None, _checked("noise_b_dbm", optional=True)] = None
     noise_e_dbm: Annotated[float | None, _checked("noise_e_dbm", optional=True)] = None
     pilot_length: Annotated[int, _checked("pilot_length")] = LIMITS["pilot_length"].default
+    array_rows: Annotated[int, _checked("array_rows")] = LIMITS["array_rows"].default
     channels: Annotated[str | None, PlainValidator(_channels_path)] = None
     users: Annotated[list[NodeConfig] | None, AfterValidator(_count_or_none)] = None
     eves: Annotated[list[NodeConfig] | None, AfterValidator(_count_or_none)] = None
@@ -374,8 +405,21 @@ class ScenarioConfig(BaseModel):
             raise ValueError(f"need exactly one Eve per user (got {len(eves)} Eve(s) for {len(users)} user(s))")
         return eves
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        out = handler(self)
+        for key, default in (("array_rows", 1), ("channels", None)):  # written only when used (stable dumps)
+            if out.get(key, default) == default:
+                out.pop(key, None)
+        if self.channels is not None and "antennas" not in self.model_fields_set:
+            out.pop("antennas", None)  # it comes from the channel file
+        return out
+
     @model_validator(mode="after")
     def _positions_or_channels(self) -> "ScenarioConfig":
+        if self.channels is None and self.antennas % self.array_rows:
+            raise PydanticCustomError("bad_rows", "must divide antennas (N = {n} is not a multiple of R = {r})",
+                                      {"key": "array_rows", "n": self.antennas, "r": self.array_rows})
         if self.channels is None:
             for key in ("users", "eves"):
                 if getattr(self, key) is None:
@@ -391,7 +435,12 @@ class ScenarioConfig(BaseModel):
     def ula(self) -> ULA:
         """The BS array described by this file."""
         return ULA(n_ant=self.antennas, carrier_hz=self.carrier_ghz * 1e9,
-                   spacing_wavelengths=self.spacing_wavelengths, pathloss_exponent=self.pathloss_exponent)
+                   spacing_wavelengths=self.spacing_wavelengths, pathloss_exponent=self.pathloss_exponent,
+                   rows=self.array_rows)
+
+    @property
+    def _elevated(self) -> bool:
+        return any(n.el != 0.0 for n in (*(self.users or ()), *(self.eves or ())))
 
     def to_scenario(self) -> Scenario:
         """The numeric :class:`~nfkg.model.scenario.Scenario` (powers converted to watts).
@@ -407,8 +456,8 @@ class ScenarioConfig(BaseModel):
         try:
             return Scenario.from_dbm(
                 self.ula(),
-                users=[(u.r, u.psi) for u in self.users],
-                eves=[(e.r, e.psi) for e in self.eves],
+                users=[(u.r, u.psi, u.el) if self._elevated else (u.r, u.psi) for u in self.users],
+                eves=[(e.r, e.psi, e.el) if self._elevated else (e.r, e.psi) for e in self.eves],
                 pt_dbm=self.pt_dbm,
                 ue_dbm=self.ue_dbm,
                 noise_dbm=self.noise_dbm,
@@ -438,8 +487,10 @@ class ScenarioConfig(BaseModel):
             if nodes is not None and len(nodes) != k:
                 raise ScenarioError(f"has {len(nodes)} node(s), the channels of {self.channels} have K = {k}",
                                     key=key)
+        if n % self.array_rows:
+            raise ScenarioError(f"must divide the channels' N = {n} (R = {self.array_rows})", key="array_rows")
         array = ULA(n_ant=n, carrier_hz=self.carrier_ghz * 1e9, spacing_wavelengths=self.spacing_wavelengths,
-                    pathloss_exponent=self.pathloss_exponent)
+                    pathloss_exponent=self.pathloss_exponent, rows=self.array_rows)
         pos = {key: None if getattr(self, key) is None else [(u.r, u.psi) for u in getattr(self, key)]
                for key in ("users", "eves")}
         try:
@@ -495,7 +546,7 @@ def _describe(err: Mapping[str, Any]) -> tuple[str | None, str]:
     key = _key_path(loc) or None
     if kind == "missing":
         return key, "missing required key"
-    if kind == "missing_nodes":
+    if kind in ("missing_nodes", "bad_rows"):
         ctx = err.get("ctx") or {}
         return ctx.get("key", key), str(err.get("msg", "missing required key"))
     if kind == "too_short":

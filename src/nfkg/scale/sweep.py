@@ -103,9 +103,13 @@ def _stack(scenarios: list) -> Any:
     from ..model.scenario import Scenario
 
     s0 = scenarios[0]
+    own = None  # one's own channels (a channels file) travel as channels; planar arrays keep the elevations
+    if any(s.own_channels is not None for s in scenarios):
+        own = tuple(np.stack([s.channels()[i] for s in scenarios]) for i in (0, 1))
+    el = {a: np.stack([np.broadcast_to(getattr(s, a), s.r_b.shape) for s in scenarios]) for a in ("el_b", "el_e")}
     return Scenario(s0.ula, *(np.stack([getattr(s, a) for s in scenarios])
                               for a in ("r_b", "psi_b", "r_e", "psi_e", "p_max", "p_b", "sigma2_a", "sigma2_b",
-                                        "sigma2_e")), s0.pilot_length, checked=True)
+                                        "sigma2_e")), s0.pilot_length, own_channels=own, **el, checked=True)
 
 
 def _cell(v: Any) -> Any:

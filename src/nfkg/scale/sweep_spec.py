@@ -231,8 +231,16 @@ def parse_sweep(data: Mapping[str, Any], source: str | os.PathLike | None = None
         if source is not None and not path.is_absolute():
             path = Path(source).parent / path
         base = _read_toml(path, f"{where}base: ", str(path))
+        here = path.parent
     else:
         base = dict(cfg.base)
+        here = None if source is None else Path(source).parent
+    if here is not None:  # a channel file is relative to the file that names it
+        if isinstance(base.get("channels"), str) and not Path(base["channels"]).is_absolute():
+            base["channels"] = str(here / base["channels"])
+        if "channels" in cfg.sweep and source is not None:
+            cfg.sweep["channels"] = [str(Path(source).parent / v) if isinstance(v, str) and not Path(v).is_absolute()
+                                     else v for v in cfg.sweep["channels"]]
     return Sweep(cfg, base, _expand(cfg, base, where), None if source is None else os.fspath(source))
 
 
@@ -309,7 +317,14 @@ def _field_defaults() -> dict[str, Any]:
     """The resolved (``model_dump``) value of every key with a default."""
     node = [{"r": 1.0, "psi": 0.0}]
     dump = ScenarioConfig(users=node, eves=node).model_dump(mode="json")
-    return {k: v for k, v in dump.items() if not ScenarioConfig.model_fields[k].is_required()}
+    fields = ScenarioConfig.model_fields
+    # keys left out of a dump at their default (array_rows, channels) keep that default here
+    return {k: dump.get(k, fields[k].default) for k in fields if not fields[k].is_required()}
+
+
+def _dumped(field: str, value: Any) -> bool:
+    """Whether ``model_dump`` writes this key with this value (not a key left out at its default)."""
+    return not (field in ("array_rows", "channels") and value == _field_defaults().get(field, ...))
 
 
 def _field_raw(cfg: SweepConfig, base: dict[str, Any], field: str, keys: list[str], deps: list[int],
@@ -434,12 +449,18 @@ def _expand(cfg: SweepConfig, base: dict[str, Any], where: str = "") -> tuple[Po
             dist = np.hypot(x - (near - half) * d, y)
             close = np.any(dist < MIN_CLEARANCE_M * (1 + 1e-6), axis=1)
         bad |= close[ginv]
+    # planar arrays, elevations and channel files: validated in full (clearance in 3-D, N from the file)
+    bad |= column("array_rows", int, np.int64, 1) != 1
+    bad |= column("channels", lambda v: True, bool, False)
+    for f in ("users", "eves"):
+        bad |= column(f, lambda v: any("el" in node for node in v), bool, False)
     bad[0] = True  # point 0 in full: unknown or missing keys, and a check of the bulk path
     checked = {int(i): _resolve_point(cfg, base, _values(cfg, keys, combos[i]), int(i), where)  # raises if bad
                for i in np.flatnonzero(bad)}
     # the points: each combination's keys, shared by its seeds
     cols = [(f, resolved[f][0], resolved[f][1].tolist()) for f in fields]
-    configs = [checked[c] if c in checked else {f: out[inv[c]] for f, out, inv in cols} for c in range(n)]
+    configs = [checked[c] if c in checked else {f: out[inv[c]] for f, out, inv in cols if _dumped(f, out[inv[c]])}
+               for c in range(n)]
     items = [[tuple(zip(_linked(k), v)) if len(_linked(k)) > 1 else ((k, v),) for v in cfg.sweep[k]] for k in keys]
     values = []
     for combo in combos.tolist():
