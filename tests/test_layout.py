@@ -37,7 +37,6 @@ LONG_MODULES = {
     "studies/experiments.py": "the figures of both papers: to split",
     "studies/claims.py": "the claims checked on the figures: to split",
     "studies/robustness.py": "the robustness studies: to split",
-    "schemes/precoding.py": "registry, baselines and SVD schemes: being split",
     # grew past the limit with the own-channels and UPA work (in progress): to split after it
     "model/limits.py": "array limits and checks (495 lines before)",
     "model/scenario_file.py": "the scenario file: parsing, validation, channel files (445 lines before)",

@@ -207,10 +207,13 @@ class _SchemeType(click.ParamType):
         return "[" + "|".join(self._names()) + "]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        names = self._names()
-        if value in names:
-            return value
-        self.fail(f"unknown scheme {value!r}; choose one of {', '.join(names)}", param, ctx)
+        from ..schemes.precoding import get_scheme
+
+        try:
+            get_scheme(value)
+        except ValueError as e:  # unknown, or a plug-in that failed to load (the message says why)
+            self.fail(str(e).removeprefix("scheme: "), param, ctx)
+        return value
 
 
 def _scheme_options(scheme: str, shaping: str | None, jamming: str | None) -> dict[str, Any]:
@@ -683,7 +686,7 @@ def nist(file: str, packed: bool, alpha: float, as_json: bool) -> None:
 
 @cli.command()
 def schemes() -> None:
-    """List the registered precoding schemes and what they do."""
+    """List the registered precoding schemes and what they do (plug-ins with their package)."""
     from ..schemes.precoding import get_scheme, scheme_names
 
     names = scheme_names()
@@ -695,7 +698,12 @@ def schemes() -> None:
         opts = (["--shaping"] if spec.uses_shaping else []) + (
             ["--jamming"] if "jamming" in inspect.signature(spec.func).parameters else [])
         note = f"  [{', '.join(opts)}]" if opts else ""
-        click.echo(f"{name.ljust(width)}  {spec.description}{note}")
+        origin = f"  (plug-in: package {spec.package})" if spec.plugin else ""
+        click.echo(f"{name.ljust(width)}  {spec.description}{note}{origin}")
+    from ..schemes.registry import plugin_failures
+
+    for message in plugin_failures().values():
+        click.echo(f"nfkg: warning: {message}", err=True)
 
 
 def _metres(v: float) -> str:

@@ -3,8 +3,9 @@ fairness and KGSVD-Net (inference and training).
 
 Modules
 -------
-precoding, optimize, optimum, fairness, dlpa, network, training
+precoding (re-exports registry, baselines, svd), registry, baselines, svd, optimize, optimum,
+fairness, dlpa, network, training
 """
 
 #: The public modules (importing the subpackage alone loads none of them).
-__all__ = ["precoding", "optimize", "optimum", "fairness", "dlpa", "network", "training"]
+__all__ = ["precoding", "registry", "baselines", "svd", "optimize", "optimum", "fairness", "dlpa", "network", "training"]

@@ -1,11 +1,14 @@
-r"""Figures beyond the papers (SPEC 8): ``nfkg figure beyond-j5`` and ``nfkg figure fairness``.
+r"""Figures beyond the papers: ``nfkg figure beyond-j5`` and ``nfkg figure fairness``.
 
 ``beyond-j5``
     Sum SKR versus :math:`P_t` on the J5 geometry (J Fig. 5: N = 256, users at (12 m, -0.6) and
-    (13 m, 0.6), Eves 2 cm closer) for the papers' schemes (isotropic shaping, J) and the ones of
-    SPEC 8: ``svd-opt`` (the exact split of J(41) on the papers' subspaces), ``svd-mf`` (matched
-    shaping, targeted jamming, exact split) and ``svd-maxmin`` (the max-min split, papers'
-    subspaces). The table lists each scheme's sum SKR and svd-mf over svd-pa.
+    (13 m, 0.6), Eves 2 cm closer) for the papers' schemes (isotropic shaping, J), two baselines
+    of the literature (``zf``: zero-forcing beam focusing without artificial noise, KTH 2024;
+    ``rbf``: isotropic random beamforming, Madiseh et al., IEEE TIFS 2012;
+    :mod:`nfkg.schemes.baselines`) and the schemes beyond the papers: ``svd-opt`` (the exact split
+    of J(41) on the papers' subspaces), ``svd-mf`` (matched shaping, targeted jamming, exact split)
+    and ``svd-maxmin`` (the max-min split, papers' subspaces). The table lists each scheme's sum
+    SKR and svd-mf over svd-pa.
 ``fairness``
     Per-user SKR versus :math:`P_t` on the J8 geometry (K = 4 by default): the sum-SKR
     allocations (svd-pa, svd-opt on the papers' subspaces; svd-mf on the matched/targeted ones)
@@ -39,7 +42,7 @@ __all__ = ["BeyondData", "run_beyond_j5", "run_fairness", "beyond_steps", "save_
 BEYOND_J5_DEFAULTS: dict[str, Any] = {
     "pt_dbm": tuple(float(v) for v in range(0, 31, 2)),
     "n_ant": 256,
-    "schemes": ("ras", "mrc", "svd", "svd-pa", "svd-dlpa", "svd-opt", "svd-mf", "svd-maxmin"),
+    "schemes": ("ras", "mrc", "zf", "rbf", "svd", "svd-pa", "svd-dlpa", "svd-opt", "svd-mf", "svd-maxmin"),
 }
 FAIRNESS_DEFAULTS: dict[str, Any] = {
     "pt_dbm": tuple(float(v) for v in range(0, 31, 2)),
@@ -47,7 +50,9 @@ FAIRNESS_DEFAULTS: dict[str, Any] = {
     "n_users": 4,
 }
 _J8_USERS = 6
-#: (label, scheme, options) of the fairness figure: papers' subspaces, then SPEC 8's.
+#: Curve labels of the literature's baselines (the papers' schemes keep theirs).
+_BASELINE_LABELS = {"zf": "ZF (no AN)", "rbf": "RBF (isotropic)"}
+#: (label, scheme, options) of the fairness figure: papers' subspaces, then svd-mf's (matched, targeted).
 _FAIR_ALLOC = (
     ("svd-pa", "svd-pa", {"shaping": "isotropic"}),
     ("svd-opt", "svd-opt", {"shaping": "isotropic"}),
@@ -133,6 +138,14 @@ def _j_scenario(fig_id: str, pt: Sequence[float], n_ant: int, n_users: int | Non
     return _scenario(params, "pt_dbm", np.asarray(params["pt_dbm"]), params["n_ant"], n_users=n_users)
 
 
+def _label(scheme: str) -> str:
+    """Curve label: the papers' label, a baseline's, or the registry name (plug-ins)."""
+    from .experiments import scheme_label
+
+    label = scheme_label(scheme)
+    return _BASELINE_LABELS.get(scheme, label) if label == scheme else label
+
+
 def _ratio_text(r: float) -> str:
     return f"{r:.3g}x" if np.isfinite(r) else "n/a"
 
@@ -140,7 +153,6 @@ def _ratio_text(r: float) -> str:
 def run_beyond_j5(overrides: Mapping[str, Any] | None = None,
                   progress: Callable[[int], None] | None = None) -> BeyondData:
     """Sum SKR versus P_t on the J5 geometry for every scheme (see the module docstring)."""
-    from .experiments import scheme_label
     from ..schemes.precoding import evaluate, get_scheme
 
     p = _params(BEYOND_J5_DEFAULTS, overrides, "beyond-j5")
@@ -157,7 +169,7 @@ def run_beyond_j5(overrides: Mapping[str, Any] | None = None,
         if progress is not None:
             progress(1)
     seconds = time.perf_counter() - t0
-    header = ["pt_dbm", *(scheme_label(s) for s in p["schemes"])]
+    header = ["pt_dbm", *(_label(s) for s in p["schemes"])]
     has_ratio = "svd-mf" in sums and "svd-pa" in sums
     if has_ratio:
         header.append("svd-mf / svd-pa")
@@ -170,7 +182,7 @@ def run_beyond_j5(overrides: Mapping[str, Any] | None = None,
     text = (f"Sum SKR (bits/probing, general engine, true BS noise) versus P_t on the J5 geometry "
             f"(N = {p['n_ant']}, Eves 2 cm closer than their users); the papers' schemes with isotropic "
             "shaping and jamming (J), svd-opt and svd-maxmin on the same subspaces, svd-mf with matched "
-            "shaping and targeted jamming (SPEC 8).")
+            "shaping and targeted jamming.")
     if has_ratio:
         sel = (x >= 20) & (x <= 30)
         ratio = sums["svd-mf"] / np.where(sums["svd-pa"] > 0, sums["svd-pa"], np.nan)
@@ -184,12 +196,36 @@ def run_beyond_j5(overrides: Mapping[str, Any] | None = None,
         text += (f" svd-maxmin trades sum for fairness: its smallest user SKR is at least svd-opt's "
                  f"(largest gain {float(np.max(mins['svd-maxmin'] - mins['svd-opt'])):+.3g} bits) at a sum "
                  f"{float(np.mean(sums['svd-opt'] - sums['svd-maxmin'])):.3g} bits lower on average.")
+    text += _baselines_text(x, sums)
     text += f" Computed in {seconds:.1f} s."
     params = {"geometry": "J5", "n_ant": p["n_ant"], "pt_dbm": p["pt_dbm"], "schemes": p["schemes"],
               "shaping": "isotropic (svd-mf: matched, targeted jamming)", "scoring": "general"}
     return BeyondData("beyond-j5", "Sum SKR versus P_t, schemes beyond the papers",
                       "J5 geometry", header, rows, params, text, seconds, [], x,
-                      {"": {scheme_label(s): sums[s] for s in p["schemes"]}})
+                      {"": {_label(s): sums[s] for s in p["schemes"]}})
+
+
+def _baselines_text(x: np.ndarray, sums: Mapping[str, np.ndarray]) -> str:
+    """The sentence on the literature's baselines zf and rbf (whichever are shown)."""
+    text = ""
+    top = int(np.argmax(x))
+    if "zf" in sums:
+        text += (f" zf (zero-forcing beam focusing, no artificial noise) nulls every Eve, so its key needs "
+                 f"the beam to keep gain once the close Eve's channel is projected out: "
+                 f"{float(sums['zf'][int(np.argmin(x))]):.3g} bits at {float(x.min()):g} dBm, "
+                 f"{float(sums['zf'][top]):.3g} at {float(x.max()):g} dBm")
+        if "svd-mf" in sums:
+            diff = sums["zf"] - sums["svd-mf"]
+            i = int(np.argmax(diff))
+            text += (f" (svd-mf {float(sums['svd-mf'][top]):.3g}; zf is ahead by at most {float(diff[i]):+.2g} bits"
+                     f", at {float(x[i]):g} dBm: its coherent beam lies outside svd-mf's family of independent "
+                     "signal and jamming beams)" if diff[i] > 0 else
+                     f" (svd-mf {float(sums['svd-mf'][top]):.3g}, never below zf)")
+        text += "."
+    if "rbf" in sums:
+        text += (f" rbf (isotropic random beamforming) gives at most {float(np.max(sums['rbf'])):.2g} bits: "
+                 "an Eve 2 cm from her user observes almost what the user does.")
+    return text
 
 
 def run_fairness(overrides: Mapping[str, Any] | None = None,
