@@ -1,9 +1,9 @@
-r"""Scoring a precoder design against channels other than those it was designed on (SPEC 8).
+r"""Scoring a precoder design against channels other than those it was designed on (beyond the papers).
 
 The BS designs its precoders :math:`W_k` on the channels it believes (estimates
 :math:`\hat f_k, \hat h_k`, or the LoS channels), while the key is generated over
 the channels that are really there (:math:`f_k, h_k`). The SKR is then the engine's
-:math:`I(z_a; z_b \mid z_e)` of SPEC 3-4 (C(13), J(18)) with the *true* channels in
+:math:`I(z_a; z_b \mid z_e)` (C(13), J(18)) with the *true* channels in
 every observation and the *designed* precoders:
 
 .. math::
@@ -129,13 +129,13 @@ def _check_channels(f, h, n_ant: int, n_users: int) -> tuple[np.ndarray, np.ndar
 
 def score_mismatched(design, f: ArrayLike, h: ArrayLike, scenario, scoring: str = "general"
                      ) -> MismatchEvaluation:
-    r"""SKR of precoders designed on one set of channels, with the true channels ``f, h`` (SPEC 3-4).
+    r"""SKR of precoders designed on one set of channels, with the true channels ``f, h``, C(13), J(18).
 
     The design's :math:`W_k` (N-space shapes, :attr:`PrecodingResult.covariance
     <nfkg.schemes.precoding.PrecodingResult.covariance>`) are seen from the true channels by
     :func:`true_views` and scored by the engine (:func:`nfkg.engine.secrecy.observation_rows`,
     :func:`nfkg.engine.secrecy.skr_factored`): :math:`W = \sum_i W_i` in the user's and Eve's
-    observations (``scoring='general'``, SPEC 3) and the BS noise
+    observations (``scoring='general'``, J(5), J(7)) and the BS noise
     :math:`\mathrm{tr}(W_k)\sigma_a^2/(VP_b)`, J(11). With the design's own channels it
     equals :func:`nfkg.schemes.precoding.evaluate` (to round-off).
 

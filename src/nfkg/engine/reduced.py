@@ -1,6 +1,6 @@
 r"""Reduced coordinates: everything a scheme needs, in the span of the 2K channels.
 
-Every precoder of SPEC 5 is built from the channels :math:`f_1..f_K` (users) and
+Every precoder (C IV-V, J IV-VII) is built from the channels :math:`f_1..f_K` (users) and
 :math:`h_1..h_K` (Eves), and every quantity the secrecy engine needs is a bilinear
 form :math:`x_p^H R\, x_q` of those 2K vectors. So one thin QR per scenario,
 
@@ -35,7 +35,7 @@ channel_coordinates
 svd_blocks
     The trailing blocks :math:`t_{11}, t_{12}, t_{22}` and the null-space ranks.
 svd_views
-    Signal and jamming :class:`ShapeView` of SVD precoding (J(13)-(16), C IV, SPEC 8).
+    Signal and jamming :class:`ShapeView` of SVD precoding (J(13)-(16), C IV, and the matched/targeted shapes beyond the papers).
 beam_view
     A beam :math:`u u^H` from the inner products of the channels with ``u``.
 Geometry, geometry
@@ -63,14 +63,14 @@ __all__ = [
     "geometry",
 ]
 
-#: Signal shapings of the SVD schemes (J: isotropic; C and SPEC 8: matched).
+#: Signal shapings of the SVD schemes (J: isotropic; C, and beyond the papers for K > 1: matched).
 SHAPINGS: tuple[str, ...] = ("matched", "isotropic")
-#: Jamming shapes of the SVD schemes (C, J: isotropic; SPEC 8: targeted).
+#: Jamming shapes of the SVD schemes (C, J: isotropic; beyond the papers: targeted).
 JAMMINGS: tuple[str, ...] = ("isotropic", "targeted")
 
 
 def check_svd_options(n_ant: int, n_users: int, shaping: str, jamming: str) -> None:
-    """``ValueError`` naming the key for ``N < 2K - 1`` or an unknown shaping/jamming (SPEC 5)."""
+    """``ValueError`` naming the key for ``N < 2K - 1`` or an unknown shaping/jamming (J III-B)."""
     if n_ant < 2 * n_users - 1:
         raise ValueError(f"antennas: SVD precoding needs N >= 2K-1 = {2 * n_users - 1} for K = {n_users} "
                          f"users, got N = {n_ant}")
@@ -265,7 +265,7 @@ def _scatter(n_users: int, batch: tuple[int, ...], r: int) -> np.ndarray:
 
 def svd_views(blocks: SvdBlocks, shaping: str = "isotropic", jamming: str = "isotropic"
               ) -> tuple[ShapeView, ShapeView]:
-    r"""Signal and jamming shapes of SVD precoding as :class:`ShapeView`, J(13)-(16), C IV, SPEC 8.
+    r"""Signal and jamming shapes of SVD precoding as :class:`ShapeView`, J(13)-(16), C IV and beyond.
 
     =============  ===================================================  ======================
     option         shape                                                rows (f_k; h_k)

@@ -1,4 +1,4 @@
-r"""Secrecy engine: measurement covariances and secret key rate (SPEC 3-4).
+r"""Secrecy engine: measurement covariances and secret key rate (C(13)-(24), J(18)-(23)).
 
 Every scheme is scored here. For user k the BS, user and Eve observe
 
@@ -46,7 +46,7 @@ skr_logdet
 alpha
     :math:`\alpha = \sigma_B^2 - |\sigma_{AE}^2|^2/(\sigma_E^2 + \hat\sigma_e^2)`, C(24), J(23).
 skr_closed_form
-    The closed form C(23), J(22) (with SPEC 9's correction :math:`|\sigma_{AE}^2|^2`).
+    The closed form C(23), J(22) (their :math:`\sigma_{AE}^4` corrected to :math:`|\sigma_{AE}^2|^2`).
 skr_of_alpha
     :math:`\log_2 f(\alpha)`, C(24), J(23).
 """
@@ -78,7 +78,7 @@ class PrecisionError(ArithmeticError):
 
 # --------------------------------------------------------------------------- factored engine
 def observation_rows(views, powers, scoring: str = "general"):
-    r"""Signal rows of every user's observations :math:`(z_a, z_b, z_e)`, SPEC 3.
+    r"""Signal rows of every user's observations :math:`(z_a, z_b, z_e)`, C III, J III.
 
     With :math:`w_i = \sum_j \sqrt{P_{j,i}} R_{j,i}^{1/2}\xi_{j,i}` (independent
     :math:`\xi`), user k's observations are :math:`z = M\xi + n` with rows
@@ -255,7 +255,7 @@ def measurement_covariance(
     var_nb: ArrayLike,
     var_ne: ArrayLike,
 ) -> np.ndarray:
-    r"""Covariance of :math:`(z_{a_k}, z_{b_k}, z_{e_k})` for every user, SPEC 3.
+    r"""Covariance of :math:`(z_{a_k}, z_{b_k}, z_{e_k})` for every user, C III, J III.
 
     .. math::
         \begin{aligned}
@@ -360,7 +360,7 @@ def skr_logdet(cov: np.ndarray) -> np.ndarray:
 
 
 def alpha(sigma_b2: ArrayLike, sigma_e2: ArrayLike, sigma_ae2: ArrayLike, var_ne: ArrayLike) -> np.ndarray:
-    r"""The effective key-generation variance :math:`\alpha`, C(24), J III-D (with SPEC 9).
+    r"""The effective key-generation variance :math:`\alpha`, C(24), J III-D (which omits the square).
 
     .. math:: \alpha = \sigma_B^2 - \frac{|\sigma_{AE}^2|^2}{\sigma_E^2 + \hat\sigma_e^2}
 

@@ -1,7 +1,7 @@
 r"""Low-rank subspaces and unit-trace covariance shapes, without N x N matrices.
 
 Every precoder covariance in nfkg is a weighted sum of *shapes* ``R`` with
-``tr R = 1``, each of one of two kinds (SPEC 5):
+``tr R = 1``, each of one of two kinds (C IV, J III-B):
 
 * **span**: :math:`R = Q Q^H / r`, the isotropic covariance on the span of the
   ``r`` orthonormal columns of ``Q`` (``r = 1`` gives a beam ``u u^H``);
@@ -388,10 +388,10 @@ def svd_shapes(
     shaping : {'isotropic', 'matched'}
         Signal part. ``isotropic``: :math:`P_\perp(\tilde R_k)/(N - r_k)` (J).
         ``matched``: :math:`vv^H`, :math:`v = P_\perp f_k/\|P_\perp f_k\|` (C's
-        :math:`u_su_s^H` for K = 1; SPEC 8 for K > 1).
+        :math:`u_su_s^H` for K = 1; beyond the papers for K > 1).
     jamming : {'isotropic', 'targeted'}
         Jamming part. ``isotropic``: :math:`P_\perp(\tilde R_{ek})/(N - r_{ek})` (C, J).
-        ``targeted``: :math:`qq^H`, :math:`q = P_\perp h_k/\|P_\perp h_k\|` (SPEC 8).
+        ``targeted``: :math:`qq^H`, :math:`q = P_\perp h_k/\|P_\perp h_k\|` (beyond the papers).
     rtol : float, optional
         Rank tolerance, see :func:`~nfkg.engine.subspace.orthonormal_basis`.
 
