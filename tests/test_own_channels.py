@@ -240,3 +240,24 @@ def test_sweep_on_a_channel_file(tmp_path):
         want = evaluate(Scenario.from_dbm(ULA(16, 30e9), users=USERS, eves=EVES, pt_dbm=row["pt_dbm"],
                                           noise_dbm=-100), row["scheme"]).skr
         np.testing.assert_allclose(row["skr"], want, rtol=1e-12)
+
+
+def test_cli_on_a_channel_file(geo_file_pair, capsys):
+    from nfkg.cli import main
+
+    d, geo = geo_file_pair
+    (d / "c.toml").write_text('channels = "ch.npz"\ncarrier_ghz = 28\npt_dbm = 27\nnoise_dbm = -97\n')
+    assert main(["info", str(d / "c.toml")]) == 0
+    out = capsys.readouterr().out
+    assert f"channels:            {d}/ch.npz (K = 2 users and Eves, N = 16" in out
+    assert "positions not given" in out
+    assert main(["evaluate", str(d / "c.toml"), "-s", "svd-pa", "--json"]) == 0
+    import json
+
+    got = json.loads(capsys.readouterr().out)
+    want = evaluate(geo, "svd-pa").skr
+    np.testing.assert_allclose([u["skr"] for u in got["users"]], want, rtol=1e-12)
+    assert main(["map", str(d / "c.toml"), "-s", "svd", "--out", str(d / "m")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"nfkg: error: {d}/c.toml: nfkg map needs the array model and node positions; the "
+                   f"scenario's channels come from {d}/ch.npz")

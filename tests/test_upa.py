@@ -291,5 +291,48 @@ def test_sweep_on_a_upa(tmp_path):
         np.testing.assert_allclose(row["skr"], evaluate(s, row["scheme"]).skr, rtol=1e-12)
 
 
+def test_map_takes_the_plane_of_the_nodes():
+    """Eve moves in the horizontal plane through her height: each point equals a direct evaluation."""
+    from nfkg.scale.maps import MapSpec, map_grid, secrecy_map
+
+    z0 = 4.1 * math.sin(0.3)   # Eve 1 moves: the plane through her
+    s = Scenario.from_dbm(ULA(8 * 8, 30e9, rows=8), users=[(4.0, 0.2, 0.3), (5.0, -0.4, 0.0)],
+                          eves=[(4.1, 0.25, 0.3), (5.0, -0.35, 0.0)], pt_dbm=20)
+    spec = MapSpec(s, ("svd-pa", "mrc"), user=1)
+    assert spec.plane_z == pytest.approx(z0, rel=1e-15)
+    x, y = map_grid((-1.0, 1.0, 2.0, 3.0), (2, 2))
+    m = secrecy_map(spec, x, y)
+    for j, yy in enumerate(y):
+        for i, xx in enumerate(x):
+            rho = math.hypot(xx, yy)
+            eve = (math.hypot(rho, z0), math.atan2(xx, yy), math.atan2(z0, rho))
+            direct = Scenario.from_dbm(ULA(64, 30e9, rows=8), users=[(4.0, 0.2, 0.3), (5.0, -0.4, 0.0)],
+                                       eves=[eve, (5.0, -0.35, 0.0)], pt_dbm=20)
+            for name in ("svd-pa", "mrc"):
+                np.testing.assert_allclose(m.skr[name][j, i], evaluate(direct, name).skr, rtol=1e-9, atol=1e-12)
+
+
+def test_map_refuses_own_channels():
+    from nfkg.scale.maps import MapSpec
+
+    f = np.ones((1, 8), complex) * 1e-3
+    with pytest.raises(ValueError, match=r"^map: needs the array model and the node positions"):
+        MapSpec(Scenario.from_channels(f, 1j * f, pt_dbm=20, noise_dbm=-90), ("svd",))
+
+
+def test_cli_info_on_a_upa(tmp_path, capsys):
+    from nfkg.cli import main
+
+    (tmp_path / "u.toml").write_text('antennas = 1024\narray_rows = 32\nusers = [{r = 4.0, psi = 0.3, el = 0.2}]\n'
+                                     'eves = [{r = 40.05, psi = 0.31}]\n')
+    assert main(["info", str(tmp_path / "u.toml")]) == 0
+    out = capsys.readouterr().out
+    arr = ULA(1024, 30e9, rows=32)
+    assert "1024 (32 rows x 32 columns, a planar array in the x-z plane)" in out
+    assert f"Rayleigh distance:   {arr.rayleigh_distance('J'):.3f} m (J)" in out
+    assert f"reactive distance:   {arr.reactive_distance('J'):.3f} m (J)" in out
+    assert "el [rad]" in out and f"{4.0 * math.sin(0.2):.3f}" in out
+
+
 if __name__ == "__main__":  # PYTHONPATH=<old src> python tests/test_upa.py tests/data/ula_reference.npz
     reference(sys.argv[1])

@@ -719,7 +719,8 @@ def info(scenario: str) -> None:
 
     A node is in the radiative near field when it lies between the reactive
     distance 0.62 sqrt(D^3/lambda) and the Rayleigh distance 2 D^2/lambda, with
-    the aperture D = (N-1) d (J convention).
+    the aperture D = (N-1) d (J convention); for a planar array (array_rows > 1)
+    D is the aperture's diagonal.
     """
     from ..model.channel import node_position
 
@@ -729,28 +730,43 @@ def info(scenario: str) -> None:
     ray_j, ray_c = ula.rayleigh_distance("J"), ula.rayleigh_distance("C")
     reactive = ula.reactive_distance("J")
     click.echo(f"scenario: {scenario}")
-    click.echo(f"antennas N:          {ula.n_ant}")
+    if cfg.channels is not None:
+        click.echo(f"channels:            {cfg.channels} (K = {scen.n_users} users and Eves, N = {ula.n_ant}; "
+                   f"the array below describes them, positions are for information)")
+    click.echo(f"antennas N:          {ula.n_ant}" + (f" ({ula.rows} rows x {ula.cols} columns, a planar array "
+                                                       f"in the x-z plane)" if ula.planar else ""))
     click.echo(f"carrier:             {cfg.carrier_ghz:g} GHz (wavelength {lam * 1e3:.4f} mm)")
     click.echo(f"spacing d:           {ula.spacing * 1e3:.4f} mm ({ula.spacing_wavelengths:g} wavelengths)")
-    click.echo(f"aperture D:          {(ula.n_ant - 1) * ula.spacing:.4f} m ((N-1)d, J), "
-               f"{ula.n_ant * ula.spacing:.4f} m (Nd, C)")
+    if ula.planar:
+        click.echo(f"aperture D:          {ula.aperture('J'):.4f} m (diagonal d sqrt((C-1)^2+(R-1)^2), J), "
+                   f"{ula.aperture('C'):.4f} m (d sqrt(C^2+R^2), C)")
+    else:
+        click.echo(f"aperture D:          {(ula.n_ant - 1) * ula.spacing:.4f} m ((N-1)d, J), "
+                   f"{ula.n_ant * ula.spacing:.4f} m (Nd, C)")
     click.echo(f"Rayleigh distance:   {ray_j:.3f} m (J), {ray_c:.3f} m (C)")
     click.echo(f"reactive distance:   {reactive:.3f} m (J)")
     click.echo(f"P_max / P_b:         {cfg.pt_dbm:g} dBm / {cfg.p_b_dbm:g} dBm")
     noise = [cfg.noise_dbm if v is None else v for v in (cfg.noise_a_dbm, cfg.noise_b_dbm, cfg.noise_e_dbm)]
     click.echo(f"noise BS/user/Eve:   {noise[0]:g} / {noise[1]:g} / {noise[2]:g} dBm, "
                f"pilot length V = {cfg.pilot_length}")
+    if cfg.users is None and cfg.eves is None:
+        click.echo("nodes:               positions not given (the channels are)")
+        return
+    elevated = any(n.el != 0.0 for n in (*(cfg.users or ()), *(cfg.eves or ())))
     cols = ("node", "r [m]", "psi [rad]", "x [m]", "y [m]", "radiative NF", "region")
     widths = (6, 9, 9, 9, 9, 12, 0)
+    if elevated:  # nodes off the x-y plane: their elevation and height too
+        cols = ("node", "r [m]", "psi [rad]", "el [rad]", "x [m]", "y [m]", "z [m]", "radiative NF", "region")
+        widths = (6, 9, 9, 9, 9, 9, 9, 12, 0)
 
     def row(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) if i == 0 else (c.rjust(w) if w else c)
                          for i, (c, w) in enumerate(zip(cells, widths)))
 
     click.echo(row(cols))
-    for who, nodes in (("user", cfg.users), ("eve", cfg.eves)):
+    for who, nodes in (("user", cfg.users or ()), ("eve", cfg.eves or ())):
         for k, node in enumerate(nodes, start=1):
-            x, y = (float(v) for v in node_position(node.r, node.psi))
+            x, y = (float(v) for v in node_position(node.r * math.cos(node.el), node.psi))
             if node.r < reactive:
                 region = "reactive near field"
             elif node.r < ray_j:
@@ -759,6 +775,8 @@ def info(scenario: str) -> None:
                 region = "far field"
             cells = (f"{who} {k}", _metres(node.r), f"{node.psi:.4f}", _metres(x), _metres(y),
                      "yes" if region == "radiative near field" else "no", region)
+            if elevated:
+                cells = (*cells[:3], f"{node.el:.4f}", *cells[3:5], _metres(node.r * math.sin(node.el)), *cells[5:])
             click.echo(row(cells))
 
 
@@ -847,6 +865,9 @@ def map_command(scenario: str, schemes: str, user: int, grid: str, extent: str |
     except ValueError:
         raise click.BadParameter(f"must be NXxNY, e.g. 400x400, got {grid!r}", param_hint="'--grid'") from None
     cfg, scen = _load(scenario)
+    if not scen.has_geometry:  # one line: a map moves a node, which given channels cannot do
+        raise ScenarioError("nfkg map needs the array model and node positions; the scenario's channels come "
+                            f"from {cfg.channels}", source=scenario)
     if user > scen.n_users:
         raise click.BadParameter(f"the scenario has {scen.n_users} user(s); got {user}", param_hint="'--user'")
     options = {} if jamming is None else {"jamming": jamming}

@@ -2,8 +2,15 @@ r"""Secrecy maps: the SKR of one user with one node moving over a 2-D grid (SPEC
 
 A map places Eve k (or, with ``moving='user'``, user k) at every point
 :math:`(x, y)` of a grid in front of the array, :math:`r = \mathrm{hypot}(x, y)`,
-:math:`\psi = \mathrm{atan2}(x, y)` (SPEC 2: x along the array, y broadside), and scores
+:math:`\psi = \mathrm{atan2}(x, y)` (x along the array, y broadside), and scores
 a scheme there with the exact engine of :func:`nfkg.schemes.precoding.evaluate`.
+
+The grid lies in the plane of the nodes: the horizontal plane :math:`z = z_0` through the
+moving node (:attr:`MapSpec.plane_z`, 0 for nodes at elevation 0), so a point
+:math:`(x, y)` is the node at :math:`r = \sqrt{x^2 + y^2 + z_0^2}`,
+:math:`\psi = \mathrm{atan2}(x, y)`, :math:`el = \mathrm{atan2}(z_0, \mathrm{hypot}(x, y))`;
+on a planar array (``ula.rows > 1``) the channel is that of the 3-D geometry. A scenario on
+its own channels (:meth:`~nfkg.model.scenario.Scenario.from_channels`) cannot be mapped.
 
 Only one of the 2K channels moves. Its fixed companions
 :math:`X_0 = [f_1..f_K, h_1..h_K]\setminus\{x_j\}` are reduced once, :math:`X_0 = Q_0R_0`
@@ -81,6 +88,7 @@ class MapSpec:
 
     def __post_init__(self) -> None:
         s = self.scenario
+        s.require_geometry("map")
         if s.batch_shape != ():
             raise ValueError(f"scenario: a map needs one scenario, got a batch of shape {s.batch_shape}")
         if not 1 <= self.user <= s.n_users:
@@ -97,6 +105,13 @@ class MapSpec:
             raise ValueError(f"scoring: must be one of {', '.join(SCORINGS)}, got {self.scoring!r}")
 
     @property
+    def plane_z(self) -> float:
+        """Height [m] of the map's plane: the moving node's :math:`r\\sin(el)` (0 in the x-y plane)."""
+        s, k = self.scenario, self.user - 1
+        r, el = (s.r_b, s.el_b) if self.moving == "user" else (s.r_e, s.el_e)
+        return float(np.broadcast_to(r * np.sin(el), r.shape)[k])
+
+    @property
     def column(self) -> int:
         """Index of the moving channel in :math:`[f_1..f_K, h_1..h_K]`."""
         k = self.user - 1
@@ -106,8 +121,9 @@ class MapSpec:
 # --------------------------------------------------------------------------- grid
 def default_extent(scenario: Scenario) -> tuple[float, float, float, float]:
     """``(x_min, x_max, y_min, y_max)`` [m]: 1.25 times the farthest user or Eve, in front of the array."""
-    xs = np.concatenate([scenario.r_b * np.sin(scenario.psi_b), scenario.r_e * np.sin(scenario.psi_e)])
-    ys = np.concatenate([scenario.r_b * np.cos(scenario.psi_b), scenario.r_e * np.cos(scenario.psi_e)])
+    rb, re = scenario.r_b * np.cos(scenario.el_b), scenario.r_e * np.cos(scenario.el_e)   # in the x-y plane
+    xs = np.concatenate([rb * np.sin(scenario.psi_b), re * np.sin(scenario.psi_e)])
+    ys = np.concatenate([rb * np.cos(scenario.psi_b), re * np.cos(scenario.psi_e)])
     reach = 1.25 * float(max(np.max(np.abs(xs)), np.max(ys)))
     return (-reach, reach, reach / 100.0, reach)
 
@@ -201,9 +217,14 @@ def map_chunk(spec: MapSpec, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarr
     y = np.asarray(y, dtype=float).reshape(-1)
     n_pts = x.size
     r, psi = np.hypot(x, y), np.arctan2(x, y)
+    z0 = spec.plane_z
+    el = None
+    if z0 != 0.0:  # the plane of the nodes, above or below the x-y plane
+        el = np.arctan2(z0, r)
+        r = np.sqrt(r * r + z0 * z0)
     column = spec.column
     f0, h0, q0, r0 = _fixed_basis(s, column)
-    v = s.ula.channel(r, psi)                           # (P, N): the moving node's channel
+    v = s.ula.channel(r, psi, el)                       # (P, N): the moving node's channel
     coords = _coordinates(v, q0, r0, column)
 
     def moved(a: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -336,6 +357,8 @@ def _attrs(result: MapResult, config: Mapping[str, Any] | None) -> dict[str, Any
         "nfkg_version": __version__,
         "conventions": "x along the array, y broadside, metres; a point (x, y) is the node at "
                        "r = hypot(x, y), psi = atan2(x, y) (SPEC 2)",
+        "plane_z_m": spec.plane_z,
+        "array_rows": int(s.ula.rows),
     }
     if config is not None:
         attrs["scenario"] = json.dumps(config, sort_keys=True, default=str)
@@ -393,7 +416,7 @@ def plot_map(result: MapResult, log: bool = False, floor: float = 1e-3):
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
     ext = (result.x[0], result.x[-1], result.y[0], result.y[-1])
-    half = (s.n_ant - 1) * s.ula.spacing / 2.0
+    half = (s.ula.cols - 1) * s.ula.spacing / 2.0
     theta = np.linspace(-np.pi / 2, np.pi / 2, 361)
     k = spec.user - 1
     mesh = None
@@ -405,8 +428,9 @@ def plot_map(result: MapResult, log: bool = False, floor: float = 1e-3):
         for dist, style, label in ((s.ula.rayleigh_distance(), "--", "Rayleigh distance"),
                                    (s.ula.reactive_distance(), ":", "reactive near field")):
             ax.plot(dist * np.sin(theta), dist * np.cos(theta), style, color="w", lw=1, label=label)
-        ub = (s.r_b * np.sin(s.psi_b), s.r_b * np.cos(s.psi_b))
-        ue = (s.r_e * np.sin(s.psi_e), s.r_e * np.cos(s.psi_e))
+        rb, re = s.r_b * np.cos(s.el_b), s.r_e * np.cos(s.el_e)   # projected on the x-y plane
+        ub = (rb * np.sin(s.psi_b), rb * np.cos(s.psi_b))
+        ue = (re * np.sin(s.psi_e), re * np.cos(s.psi_e))
         fixed_users = [i for i in range(s.n_users) if not (spec.moving == "user" and i == k)]
         fixed_eves = [i for i in range(s.n_users) if not (spec.moving == "eve" and i == k)]
         ax.scatter(ub[0][fixed_users], ub[1][fixed_users], marker="o", s=30, facecolor="none", edgecolor="w",
