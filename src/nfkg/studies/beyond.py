@@ -52,6 +52,9 @@ FAIRNESS_DEFAULTS: dict[str, Any] = {
 _J8_USERS = 6
 #: Curve labels of the literature's baselines (the papers' schemes keep theirs).
 _BASELINE_LABELS = {"zf": "ZF (no AN)", "rbf": "RBF (isotropic)"}
+#: Their line styles (colours the papers' and svd-* curves do not use).
+_BASELINE_STYLES = {"ZF (no AN)": {"color": "tab:brown", "marker": "X", "linestyle": (0, (5, 2))},
+                    "RBF (isotropic)": {"color": "tab:pink", "marker": "v", "linestyle": (0, (1, 2))}}
 #: (label, scheme, options) of the fairness figure: papers' subspaces, then svd-mf's (matched, targeted).
 _FAIR_ALLOC = (
     ("svd-pa", "svd-pa", {"shaping": "isotropic"}),
@@ -297,7 +300,7 @@ def save_beyond(data: BeyondData, out_dir: str | os.PathLike, formats: Sequence[
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .plotting import _SCHEME_STYLE as _STYLED, curve_style
+    from .plotting import _SCHEME_STYLE as _STYLED
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -314,8 +317,11 @@ def save_beyond(data: BeyondData, out_dir: str | os.PathLike, formats: Sequence[
         for i, (label, y) in enumerate(data.curves[panel].items()):
             if label.startswith("user "):
                 style = {"color": user_colors[i % len(user_colors)], "marker": "o", "linestyle": "-"}
-            elif label in _STYLED:
-                style = curve_style(label, [])
+            elif label in _BASELINE_STYLES:
+                style = _BASELINE_STYLES[label]
+            elif label in _STYLED:  # whole label (curve_style would split 'SVD MF (matched, ...' at ', ')
+                color, marker, ls = _STYLED[label]
+                style = {"color": color, "marker": marker, "linestyle": ls}
             else:
                 style = {"color": _PALETTE[i % len(_PALETTE)], "marker": "os^DPx*"[i % 7], "linestyle": "-"}
             ax.plot(data.x, y, label=label, markerfacecolor="none", markersize=4, **style)
