@@ -71,14 +71,14 @@ A. Rukhin et al., NIST SP 800-22 Rev. 1a, 2010; NIST sts-2.1.2 reference code.
 
 from __future__ import annotations
 
-from ._common import TEST_NAMES, NistResult, SuiteResult, unpack
+from . import _common, _suite, _templates
+from ._common import NistResult, SuiteResult, unpack
 from ._complexity import approximate_entropy, linear_complexity, serial, universal
 from ._excursions import random_excursions, random_excursions_variant
 from ._frequency import block_frequency, cumulative_sums, frequency, longest_run_of_ones, runs
 from ._matrix_spectral import binary_matrix_rank, discrete_fourier_transform
-from ._suite import VERDICT_RULE, key_verdict, length_defaults, run_all
-from ._templates import (NON_OVERLAPPING_MIN_MEAN, aperiodic_templates, non_overlapping_template_matching,
-                         overlapping_template_matching)
+from ._suite import key_verdict, length_defaults, run_all
+from ._templates import aperiodic_templates, non_overlapping_template_matching, overlapping_template_matching
 
 # Internals that the tests check against independent computations (not public).
 from ._common import _windows  # noqa: F401
@@ -87,6 +87,17 @@ from ._excursions import _excursion_pi  # noqa: F401
 from ._frequency import _LONGEST_RUN_TABLE, _longest_run_probabilities  # noqa: F401
 from ._matrix_spectral import _gf2_rank, _rank_probability  # noqa: F401
 from ._templates import _overlapping_probabilities  # noqa: F401
+
+#: The names of the fifteen tests, in SP 800-22's order (also the order of :func:`run_all`).
+TEST_NAMES: tuple[str, ...] = _common.TEST_NAMES
+
+#: Least expected number of matches per block, (M - m + 1)/2^m, of the non-overlapping template test
+#: in strict mode (its chi-square needs near-normal counts; see :func:`non_overlapping_template_matching`).
+#: The test reads ``nfkg.randomness._templates.NON_OVERLAPPING_MIN_MEAN``.
+NON_OVERLAPPING_MIN_MEAN: int = _templates.NON_OVERLAPPING_MIN_MEAN
+
+#: How :func:`key_verdict` decides, in one line (printed by ``nfkg nist`` and ``nfkg keygen --json``).
+VERDICT_RULE: str = _suite.VERDICT_RULE
 
 __all__ = ["NistResult", "SuiteResult", "unpack", "length_defaults", "aperiodic_templates", *TEST_NAMES,
            "run_all", "key_verdict", "VERDICT_RULE", "NON_OVERLAPPING_MIN_MEAN", "TEST_NAMES"]

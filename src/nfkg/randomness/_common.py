@@ -31,8 +31,7 @@ TEST_NAMES = (
     "cumulative_sums",
     "random_excursions",
     "random_excursions_variant",
-)
-"""The names of the fifteen tests, in SP 800-22's order (also the order of :func:`run_all`)."""
+)  # SP 800-22's order (documented in nfkg.randomness)
 
 
 __all__ = ["NistResult", "SuiteResult", "TEST_NAMES", "unpack"]

@@ -88,7 +88,7 @@ def _run_one(test, eps: np.ndarray, strict: bool, options: dict[str, int]) -> Ni
 
 
 # --------------------------------------------------------------------------- one verdict per key
-#: How :func:`key_verdict` decides, in one line (printed by ``nfkg nist`` and ``nfkg keygen --json``).
+# How key_verdict decides, in one line (documented in nfkg.randomness).
 VERDICT_RULE = ("applicable tests only (SP 800-22 input sizes); a test fails when one of its m P-values is below "
                 "alpha / (k m) (Bonferroni over the k applicable tests and their P-values)")
 

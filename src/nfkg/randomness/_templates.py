@@ -58,8 +58,7 @@ def _is_aperiodic(t: np.ndarray) -> bool:
     return all(not np.array_equal(t[:k], t[m - k:]) for k in range(1, m))
 
 
-#: Least expected number of matches per block, (M - m + 1)/2^m, of the non-overlapping template test
-#: in strict mode (its chi-square needs near-normal counts; see :func:`non_overlapping_template_matching`).
+# Least expected number of matches per block in strict mode (documented in nfkg.randomness).
 NON_OVERLAPPING_MIN_MEAN = 20
 
 
