@@ -131,8 +131,8 @@ def score_mismatched(design, f: ArrayLike, h: ArrayLike, scenario, scoring: str 
                      ) -> MismatchEvaluation:
     r"""SKR of precoders designed on one set of channels, with the true channels ``f, h``, C(13), J(18).
 
-    The design's :math:`W_k` (N-space shapes, :attr:`PrecodingResult.covariance
-    <nfkg.schemes.precoding.PrecodingResult.covariance>`) are seen from the true channels by
+    The design's :math:`W_k` (N-space shapes, the ``covariance`` of a precoding result,
+    ``nfkg.precode(...).covariance``) are seen from the true channels by
     :func:`true_views` and scored by the engine (:func:`nfkg.engine.secrecy.observation_rows`,
     :func:`nfkg.engine.secrecy.skr_factored`): :math:`W = \sum_i W_i` in the user's and Eve's
     observations (``scoring='general'``, J(5), J(7)) and the BS noise

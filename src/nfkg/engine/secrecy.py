@@ -275,7 +275,7 @@ def measurement_covariance(
     gram : ndarray, shape ``(..., K, 2K+1, 2K+1)``
         For each precoder i, the bilinear forms :math:`x_p^H W_i x_q` over the
         vectors ``x = [g, f_1..f_K, h_1..h_K]``; see
-        :meth:`nfkg.schemes.precoding.PrecoderCovariance.gram`.
+        :meth:`nfkg.engine.subspace.PrecoderCovariance.gram`.
     var_na : array_like, broadcastable to ``(..., K)``
         BS noise variance after precoding, :math:`P_{a,k}\sigma_a^2/(VP_b)`, J(11).
     var_nb, var_ne : array_like, broadcastable to ``(..., K)``
