@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= results
 
-.PHONY: install llvm run test bench check-light clean
+.PHONY: install llvm run test bench check-light docs dist-check clean
 
 install: $(STAMP)
 
@@ -44,5 +44,19 @@ LIGHT_PYTHONS ?= 3.11 3.12 3.13
 check-light: install
 	bash scripts/check_light.sh $(LIGHT_PYTHONS)
 
+# The documentation site (docs/, Sphinx): every warning an error, every reference resolved,
+# the tutorials executed. Output: docs/_build/html/index.html.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[all,dev,docs]'
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -b html -W -n --keep-going -q docs docs/_build/html
+
+# The sdist and the wheel (python -m build), their contents, the wheel installed in a fresh venv.
+dist-check: $(DOCS_STAMP)
+	bash scripts/dist_check.sh $(BIN)/python
+
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(OUT) build src/*.egg-info .pytest_cache docs/_build docs/tutorials docs/api/nfkg*.rst
