@@ -65,7 +65,7 @@ scenario vs N and vs K, the channel floor dashed), markdown tables on stdout.
 Run through ``benchmarks/run_all.py`` (``--no-scaling`` skips it) or directly:
 ``.venv/bin/python benchmarks/bench_scaling.py [--quick] [--out DIR] [--update-md]``.
 ``--update-md`` rewrites the generated tables between the ``scaling:begin``/``scaling:end``
-markers of BENCHMARKS.md.
+markers of docs/benchmarks/scaling.md.
 """
 
 from __future__ import annotations
@@ -671,7 +671,7 @@ MD_END = "<!-- scaling:end -->"
 
 
 def update_md(md: str, path: Path) -> bool:
-    """Replace the generated block of BENCHMARKS.md; False if its markers are not there."""
+    """Replace the generated block of the scaling page; False if its markers are not there."""
     text = path.read_text()
     i, j = text.find(MD_BEGIN), text.find(MD_END)
     if i < 0 or j < i:
@@ -697,7 +697,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="N = 64, 256, 1024, 16384 and K = 1, 2, 4, 8; 3 short rounds")
     ap.add_argument("--no-naive", action="store_true", help="do not run the naive forms")
     ap.add_argument("--out", type=Path, default=HERE / "out")
-    ap.add_argument("--update-md", action="store_true", help="rewrite the generated tables in BENCHMARKS.md")
+    ap.add_argument("--update-md", action="store_true", help="rewrite the generated tables in docs/benchmarks/scaling.md")
     args = ap.parse_args(argv)
     res = run(quick=args.quick, naive_on=not args.no_naive)
     paths = save(res, args.out)
@@ -708,8 +708,9 @@ def main(argv=None) -> int:
           f"{', src/ modified: ' + ', '.join(res['src_modified']) if res['src_modified'] else ', src/ clean'}; "
           f"BLAS threads {res['blas_threads']})")
     if args.update_md:
-        ok = update_md(md, HERE.parent / "BENCHMARKS.md")
-        print("BENCHMARKS.md updated" if ok else "BENCHMARKS.md has no scaling markers; not updated")
+        page = HERE.parent / "docs" / "benchmarks" / "scaling.md"
+        ok = update_md(md, page)
+        print(f"{page} updated" if ok else f"{page} has no scaling markers; not updated")
     return 0
 
 
