@@ -1,4 +1,4 @@
-"""Figure presets and runs (SPEC 7): shapes, overrides, batching and the papers' claims."""
+"""Figure presets and runs: shapes, overrides, batching and the papers' claims (the report: test_report.py)."""
 
 import dataclasses
 
@@ -315,71 +315,6 @@ def test_c4_about_zero_states_the_floor():
     claims = _claims(run_figure("c4", SMALL["c4"]))
     c = _about_zero(claims, "SKR about 0 at r_e = r_b")
     assert c.holds and "floor log2(4/3) = 0.415 bit per user" in c.measured
-
-
-# --------------------------------------------------------------------------- the report
-_TINY = {"c3": {"pt_dbm": [0, 20, 40]}, "j4": {"dpsi": [-0.05, 0.0, 0.05]}, "j5": {"pt_dbm": [0, 30]}}
-
-
-@pytest.fixture(scope="module")
-def tiny_report(tmp_path_factory):
-    from nfkg.studies.report import reproduce
-
-    out = tmp_path_factory.mktemp("report")
-    index = reproduce(out, ids=list(_TINY), progress=False, overrides=_TINY)
-    return out, index
-
-
-def test_report_files_and_both_conventions(tiny_report):
-    out, index = tiny_report
-    assert index == out / "index.html"
-    for fid in _TINY:
-        for ext in ("png", "pdf", "csv"):
-            assert (out / f"{fid}.{ext}").stat().st_size > 0
-    md = (out / "index.md").read_text(encoding="utf-8")
-    page = index.read_text(encoding="utf-8")
-    header = ("| claim | paper | measured (general) | holds (general) | measured (per-user) "
-              "| holds (per-user) |")
-    assert md.count(header) == len(_TINY)
-    assert "<th>measured (per-user)</th>" in page and "<th>holds (general)</th>" in page
-    for text in (md, page):
-        assert "counts their leakage through the shared non-orthogonal pilot" in text
-        assert "for the SVD schemes both agree" in text and "free jamming on Eve" in text
-    assert "| scoring | holds | fails | not checked | total |" in md
-    # the summary counts every claim of both conventions
-    counts = {}
-    for line in md.splitlines():
-        for sc in ("general", "per-user"):
-            if line.startswith(f"| {sc} | "):
-                counts[sc] = [int(v) for v in line.strip("| ").split(" | ")[1:]]
-    expected = {sc: sum(len(check_claims(run_figure(f, o, scoring=sc))) for f, o in _TINY.items())
-                for sc in ("general", "per-user")}
-    for sc, (held, failed, unchecked, total) in counts.items():
-        assert held + failed + unchecked == total == expected[sc]
-        assert unchecked == 0  # every scheme the claims name is registered (SVD w/ DLPA included)
-
-
-def test_report_rows_differ_where_the_conventions_differ(tiny_report):
-    out, _ = tiny_report
-    md = (out / "index.md").read_text(encoding="utf-8")
-    row = next(line for line in md.splitlines() if line.startswith("| SVD w/o PA >= MRC at every point (where"))
-    cells = [c.strip() for c in row.strip("|").split(" | ")]
-    assert cells[3] == "no" and cells[5] == "yes"  # J4: MRC jams Eve for free in the general engine
-    row = next(line for line in md.splitlines() if line.startswith("| SVD w/ DLPA rises with P_t"))
-    assert row.count("| not checked |") == 0
-
-
-def test_report_saves_the_chosen_scoring(tmp_path):
-    from nfkg.studies.report import reproduce
-
-    over = {"j4": {"dpsi": [0.0, 0.05]}}
-    reproduce(tmp_path, ids=["j4"], progress=False, scoring="per-user", overrides=over)
-    ref = run_figure("j4", over["j4"], scoring="per-user")
-    rows = np.loadtxt(tmp_path / "j4.csv", delimiter=",", skiprows=1)
-    np.testing.assert_allclose(rows[:, 1:], np.column_stack(list(ref.curves.values())), rtol=1e-12)
-    assert "Scored with the per-user convention" in (tmp_path / "index.md").read_text(encoding="utf-8")
-    with pytest.raises(ValueError, match="scoring"):
-        reproduce(tmp_path, ids=["c3"], progress=False, scoring="jointly")
 
 
 # --------------------------------------------------------------------------- J Fig. 9 (Monte Carlo KDR)

@@ -1,4 +1,4 @@
-"""Plots, files and the HTML/Markdown report."""
+"""Plots and their files (the report: test_report.py)."""
 
 import csv
 import subprocess
@@ -9,7 +9,6 @@ import pytest
 
 from nfkg.studies.experiments import FigureData, run_figure
 from nfkg.studies.plotting import FIGSIZE, curve_style, plot_figure, save_figure
-from nfkg.studies.report import reproduce
 
 
 @pytest.fixture(scope="module")
@@ -87,25 +86,6 @@ def test_curve_style_variants():
     assert curve_style("some new scheme")["marker"]
 
 
-def test_reproduce_one_cheap_figure(tmp_path, capsys):
-    index = reproduce(tmp_path, ids=["c3"], overrides={"c3": {"pt_dbm": [0, 20, 40]}})
-    assert index == tmp_path / "index.html"
-    for name in ("index.html", "index.md", "c3.png", "c3.pdf", "c3.csv"):
-        assert (tmp_path / name).is_file(), name
-    page = index.read_text(encoding="utf-8")
-    assert '<img src="c3.png"' in page and 'href="c3.csv"' in page and 'href="c3.pdf"' in page
-    assert "nfkg version" in page and "total run time" in page and "measured (general)" in page
-    assert "http" not in page.replace("http-equiv", "")  # no external resources
-    md = (tmp_path / "index.md").read_text(encoding="utf-8")
-    assert "![C Fig. 3](c3.png)" in md and "| claim | paper | measured (general) | holds (general) | measured (per-user) | holds (per-user) |" in md
-    assert "[1/1] c3 ..." in capsys.readouterr().err
-
-
-def test_reproduce_rejects_unknown_id(tmp_path):
-    with pytest.raises(ValueError, match="c9"):
-        reproduce(tmp_path, ids=["c9"], progress=False)
-
-
 def test_importing_stays_light():
     code = ("import sys, nfkg.studies.experiments, nfkg.studies.plotting, nfkg.studies.report; "
             "print('matplotlib' in sys.modules)")
@@ -119,3 +99,59 @@ def test_save_figure_formats(tmp_path, c3_small):
     assert b"<svg" in paths[0].read_bytes()
     with pytest.raises(ValueError, match="formats"):
         save_figure(c3_small, tmp_path, formats=["bmpx"])
+
+
+# --------------------------------------------------------------------------- dense curves, headroom, variants
+def _brute_envelope(y, window):
+    half = window // 2
+    lo = np.array([y[max(0, i - half):i + half + 1].min() for i in range(y.size)])
+    hi = np.array([y[max(0, i - half):i + half + 1].max() for i in range(y.size)])
+    return lo, hi
+
+
+def test_envelope_is_the_running_min_and_max():
+    from nfkg.studies.plotting import envelope
+
+    y = np.random.default_rng(3).normal(size=301)
+    for window in (3, 7, 20):
+        lo, hi, w = envelope(y, window)
+        assert w == (window | 1)
+        ref_lo, ref_hi = _brute_envelope(y, w)
+        np.testing.assert_array_equal(lo, ref_lo)
+        np.testing.assert_array_equal(hi, ref_hi)
+    # default window: about three oscillations (a sine of period 20 points -> 60-61 points)
+    x = np.arange(2000)
+    assert envelope(np.sin(2 * np.pi * x / 20))[2] in (59, 61)
+
+
+def test_dense_curve_drawn_as_envelope_with_headroom():
+    """A curve with hundreds of sidelobes (C Fig. 5's MRC) becomes a band plus its lower envelope;
+    a smooth curve stays a line; the y-axis leaves 10 % above the highest curve."""
+    x = np.linspace(-1.5, 1.5, 3001)
+    dense = 15 + 7 * np.abs(np.sin(400 * x))             # ~380 lobes
+    smooth = 22.0 + 0.5 * np.cos(x)
+    data = FigureData("c5", "t", "C Fig. 5", x, "psi_e_rad", "x", "SKR (bits/probing)",
+                      {"MRC": dense, "SVD w/ PA": smooth})
+    ax = plot_figure(data)
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert set(lines) == {"MRC (min-max envelope)", "SVD w/ PA"}
+    lo, _, w = __import__("nfkg.studies.plotting", fromlist=["envelope"]).envelope(dense)
+    ref_lo, ref_hi = _brute_envelope(dense, w)
+    np.testing.assert_array_equal(lines["MRC (min-max envelope)"].get_ydata(), ref_lo)
+    np.testing.assert_array_equal(lines["SVD w/ PA"].get_ydata(), smooth)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.max() == pytest.approx(ref_hi.max()) and band.min() == pytest.approx(ref_lo.min())
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 1.1 * max(dense.max(), smooth.max()) - 1e-9
+
+
+def test_variant_legend_above_the_axes():
+    """J Fig. 8: one legend entry per scheme and per K, above the plot (not inside it)."""
+    data = run_figure("j8", {"pt_dbm": [0.0, 15.0, 30.0]})
+    ax = plot_figure(data)
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert sorted(texts) == sorted(["RAS w/o P", "MRC", "SVD w/o PA", "SVD w/ PA", "SVD w/ DLPA", "K=4", "K=6"])
+    renderer = ax.figure.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1 - 1e-6
+    # matplotlib fills columns first: the handles were reordered so that the legend reads by rows
+    assert texts[0] == "RAS w/o P" and texts[2] == "MRC"

@@ -415,7 +415,10 @@ def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[
 @click.option("--only", metavar="ID[,ID...]", default=None,
               help="Only these figures/tables, comma separated, e.g. `--only c3,j5` [default: all].")
 @_scoring_option
-def reproduce(out_dir: Path, only: str | None, scoring: str) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
+              help="Worker processes; 1 computes everything in this process [default: one per core, at most 4]. "
+                   "The files do not depend on it.")
+def reproduce(out_dir: Path, only: str | None, scoring: str, jobs: int | None) -> None:
     """Reproduce the papers' figures and tables into --out, with a report (index.html, index.md)."""
     report = _lazy("studies.report")
     ids = _split_list(only)
@@ -425,7 +428,8 @@ def reproduce(out_dir: Path, only: str | None, scoring: str) -> None:
         # every id `nfkg figure` accepts (figures and tables), checked before anything is computed
         ids = list(dict.fromkeys(_check_figure_id(i, "'--only'") for i in ids))
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = report.reproduce(out_dir, ids=ids, progress=True, scoring=scoring)
+    result = report.reproduce(out_dir, ids=ids, progress=True, scoring=scoring,
+                              **({} if jobs is None else {"jobs": jobs}))
     if result is not None and not isinstance(result, (list, tuple, dict)):
         click.echo(str(result))
 

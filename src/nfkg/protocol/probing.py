@@ -1,4 +1,4 @@
-r"""Monte Carlo channel probing: random precoders, shared pilots, LS estimates (J(4)-(11), SPEC 3).
+r"""Monte Carlo channel probing: random precoders, shared pilots, LS estimates (J(4)-(11)).
 
 Each probing round the BS draws :math:`w_k \sim \mathcal{CN}(0, W_k)` for every user from the
 scheme's low-rank shapes (:class:`nfkg.engine.subspace.PrecoderCovariance`, never an N x N
@@ -77,7 +77,7 @@ the explicit simulation. Its samples differ from the explicit ones for the same 
 random numbers), not in distribution; ``tests/test_probing.py`` checks both against the
 engine's covariance, against each other (moments of :math:`|z_a|`, KS test, one-bit KDR).
 
-The covariance of :math:`(z_a, z_b, z_e)` over rounds is the engine's SPEC 3 covariance
+The covariance of :math:`(z_a, z_b, z_e)` over rounds is the secrecy engine's covariance
 (a test, not an assumption). :math:`z_a` is a Gaussian scale mixture, not Gaussian
 (:math:`\hat n_a^H w_k` has variance :math:`\|w_k\|^2\sigma_a^2/(VP_b)`); its second moments
 are those of the model.

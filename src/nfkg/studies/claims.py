@@ -1,4 +1,4 @@
-r"""The papers' claims about each figure, checked on computed curves (SPEC 7).
+r"""The papers' claims about each figure, checked on computed curves.
 
 The papers' statements are compared, not forced: a claim the curves do not support
 comes back as ``fails`` with the measured numbers.
@@ -33,7 +33,7 @@ with :math:`\mathrm{var}(n_b) = \mathrm{var}(n_e) = \sigma^2` and
     \quad\text{bit per user},
 
 where :math:`t = P_{a,k}/P_b` is the BS's pilot noise :math:`P_{a,k}\sigma_a^2/(V P_b)`
-relative to the user's (SPEC 3; all noises equal in the presets). A single user
+relative to the user's (all noises equal in the presets). A single user
 (C) has :math:`P_a = P_b`: the floor is :math:`\log_2(4/3) = 0.415` bit
 (:data:`SKR_FLOOR`). K users sharing :math:`P_{\max} = P_b` equally have
 :math:`t = 1/K`: :math:`\log_2(3/2) = 0.585` bit per user for K = 2 (1.17 bits sum).
@@ -82,7 +82,7 @@ STATUSES = ("holds", "fails", "not checked")
 
 @dataclass(frozen=True)
 class Claim:
-    """One of SPEC 7's statements about a figure, checked on computed curves.
+    """One of the papers' statements about a figure, checked on computed curves.
 
     Attributes
     ----------
@@ -169,7 +169,7 @@ def skr_floor(t: float = 1.0) -> float:
     ----------
     t : float
         The BS's pilot noise relative to the user's (and Eve's), :math:`P_{a,k}/P_b`
-        when all noise powers are equal (SPEC 3). ``t >= 0``.
+        when all noise powers are equal. ``t >= 0``.
 
     Returns
     -------
@@ -331,7 +331,7 @@ def _claims_c5(d: FigureData) -> list[Claim]:
                              f"{peaks} local maxima", peaks >= 4))
     out += [_ordering(c, _PA, _WO, paper="SVD w/ PA shows an advantage over SVD w/o PA"),
             _ordering(c, _PA, _MRC, paper="SVD w/ PA shows an advantage over MRC"),
-            _ordering(c, _WO, _MRC, paper="not stated (SPEC: SVD w/ PA >= w/o PA >= MRC)")]
+            _ordering(c, _WO, _MRC, paper="not stated (expected: SVD w/ PA >= w/o PA >= MRC)")]
     return out
 
 
@@ -384,7 +384,7 @@ def _claims_j6(d: FigureData) -> list[Claim]:
         m = float(np.max(c[_MRC]))
         out.append(Claim("MRC remains low (max below the SVD w/ PA curve's max)", "relatively low",
                          f"max MRC = {_g(m)}; max {_PA} = {_g(ref)}", bool(m < ref)))
-    out += [_ordering(c, _PA, _WO, paper="not stated (SPEC: SVD w/ PA >= SVD w/o PA)"),
+    out += [_ordering(c, _PA, _WO, paper="not stated (expected: SVD w/ PA >= SVD w/o PA)"),
             _ordering(c, _WO, _MRC, paper="MRC relatively low"),
             _ordering(c, _DLPA, _WO, paper="SVD w/ DLPA better than SVD w/o PA")]
     return out
@@ -393,7 +393,7 @@ def _claims_j6(d: FigureData) -> list[Claim]:
 def _claims_j7(d: FigureData) -> list[Claim]:
     c = d.curves
     out = [_rises(c, k, "N", paper="SVD schemes improve with N") for k in (_WO, _PA, _DLPA)]
-    out += [_ordering(c, _PA, _WO, paper="not stated (SPEC: SVD w/ PA >= SVD w/o PA)"),
+    out += [_ordering(c, _PA, _WO, paper="not stated (expected: SVD w/ PA >= SVD w/o PA)"),
             _ordering(c, _WO, _MRC, paper="MRC barely improves; SVD schemes above")]
     return out
 
@@ -473,7 +473,7 @@ _CLAIMS: dict[str, Callable[[FigureData], list[Claim | None]]] = {
 
 
 def check_claims(data: FigureData) -> list[Claim]:
-    r"""Check SPEC 7's qualitative claims (and J's reported gains) on computed curves.
+    r"""Check the papers' qualitative claims (and J's reported gains) on computed curves.
 
     The papers' statements are compared, not forced: a claim the curves do not
     support comes back with ``holds=False`` and the measured numbers. Claims about

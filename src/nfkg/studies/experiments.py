@@ -1,6 +1,6 @@
-r"""The papers' SKR figures as data: presets, batched runs, claim checks (SPEC 7).
+r"""The papers' SKR figures as data: presets, batched runs, claim checks.
 
-Every figure of SPEC 7 that plots the SKR (C Figs. 3-5, J Figs. 4-8) is a preset:
+Every figure of the papers that plots the SKR (C Figs. 3-5, J Figs. 4-8) is a preset:
 a flat table of parameters (geometry, powers, array, schemes) plus the x-axis. A
 run builds **one batched** :class:`~nfkg.model.scenario.Scenario` whose batch axis is the
 x-axis and scores every scheme on it with :func:`~nfkg.schemes.precoding.evaluate`, so
@@ -536,7 +536,7 @@ def run_figure(fig_id: str, overrides: Mapping[str, Any] | None = None, scoring:
         Entries replacing the preset's (e.g. ``{'n_ant': 512, 'pt_dbm': 25}``); the
         x-axis entry is replaced exactly (a scalar gives a one-point curve).
     scoring : {'general', 'per-user'}
-        How every scheme is scored: the general engine of SPEC 3 (default; counts the
+        How every scheme is scored: the general engine (default; counts the
         leakage of the other users' precoders through the shared pilot) or J(19)'s
         per-user formula (drops it), see :func:`nfkg.schemes.precoding.evaluate`. The Monte
         Carlo figure (j9) does not depend on it.

@@ -1,9 +1,21 @@
-"""Paper-style plots of :class:`~nfkg.studies.experiments.FigureData` (SPEC 7).
+"""Paper-style plots of :class:`~nfkg.studies.experiments.FigureData`.
 
 A thin layer over :mod:`nfkg.studies.experiments`: the data carries the curves and labels,
 this module only draws them in IEEE single-column style (3.5 in x 2.6 in, 8 pt
 fonts, one marker and line style per scheme, grid, legend, no title: the caption
 belongs to the report).
+
+Two cases are drawn differently from a plain line:
+
+* a curve that oscillates faster than the figure can show (C Fig. 5's MRC: 3,001 points,
+  hundreds of sidelobes, which a line renders as a solid block) is drawn as its
+  running min-max envelope (:func:`envelope`): a light band between the two, the lower
+  envelope (the worst case for the key) in the scheme's style with markers, labelled
+  ``'MRC (min-max envelope)'``; every point is still in the CSV;
+* curves in variants (J Fig. 8: ``'MRC, K=4'``, ``'MRC, K=6'``) get a compact legend above
+  the axes: one entry per scheme (colour and marker) and one per variant (line style).
+
+Linear axes get 10 % headroom above the highest curve, so no curve runs along the frame.
 
 matplotlib is imported inside the functions, so ``import nfkg`` stays light, and
 no global state is changed: figures are built with :class:`matplotlib.figure.Figure`
@@ -18,6 +30,8 @@ curve_style
     Colour, marker and line style of a curve label.
 plot_figure
     Draw one figure on an axes.
+envelope
+    Running minimum and maximum of a curve that oscillates faster than it can be drawn.
 save_figure
     Write ``<id>.png`` (300 dpi), ``<id>.pdf`` (Type 42 fonts) and ``<id>.csv``
     (other formats of :data:`FORMATS` on request).
@@ -33,7 +47,7 @@ import numpy as np
 
 from .experiments import FigureData
 
-__all__ = ["STYLE_RC", "FIGSIZE", "FORMATS", "curve_style", "plot_figure", "save_figure"]
+__all__ = ["STYLE_RC", "FIGSIZE", "FORMATS", "curve_style", "envelope", "plot_figure", "save_figure"]
 
 #: IEEE single-column figure size [in].
 FIGSIZE = (3.5, 2.6)
@@ -108,6 +122,64 @@ def _markevery(n: int, i: int, n_curves: int) -> Any:
     return (int(i * step // max(n_curves, 1)), step)
 
 
+#: A curve with more local extrema than this, whose running min-max band is wider than
+#: :data:`_DENSE_BAND` of the axis range (median over the curve), is drawn as an envelope.
+_DENSE_EXTREMA = 60
+_DENSE_BAND = 0.02
+#: Headroom above the highest curve on a linear y-axis (fraction of the top value).
+_HEADROOM = 0.10
+
+
+def _n_extrema(y: np.ndarray) -> int:
+    d = np.diff(y[np.isfinite(y)])
+    d = d[d != 0]
+    return int(np.count_nonzero(np.diff(np.sign(d))))
+
+
+def envelope(y, window: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Running minimum and maximum of ``y`` over ``window`` points centred on each point.
+
+    Parameters
+    ----------
+    y : array_like, shape ``(n,)``
+    window : int, optional
+        Odd number of points (default: about three oscillations, ``3 n / #maxima``, at
+        least 3).
+
+    Returns
+    -------
+    lower, upper : ndarray, shape ``(n,)``
+    window : int
+        The window used.
+
+    Examples
+    --------
+    >>> lo, hi, w = envelope(np.array([0.0, 2.0, 0.0, 2.0, 0.0]), window=3)
+    >>> lo.tolist(), hi.tolist(), w
+    ([0.0, 0.0, 0.0, 0.0, 0.0], [2.0, 2.0, 2.0, 2.0, 2.0], 3)
+    """
+    y = np.asarray(y, dtype=float)
+    n = y.size
+    if window is None:
+        maxima = max(1, _n_extrema(y) // 2)
+        window = max(3, int(3 * n // maxima))
+    window = int(window) | 1                       # odd: centred
+    window = min(window, n if n % 2 else n - 1) if n > 1 else 1
+    half = window // 2
+    pad_lo = np.pad(y, half, mode="constant", constant_values=np.inf)
+    pad_hi = np.pad(y, half, mode="constant", constant_values=-np.inf)
+    view = np.lib.stride_tricks.sliding_window_view
+    return view(pad_lo, window).min(axis=-1), view(pad_hi, window).max(axis=-1), window
+
+
+def _is_dense(y: np.ndarray, span: float) -> bool:
+    """Whether a line would render ``y`` as a block: many extrema and a wide min-max band."""
+    if y.size < 4 * _DENSE_EXTREMA or _n_extrema(y) <= _DENSE_EXTREMA or not span > 0:
+        return False
+    lo, hi, _ = envelope(y)
+    return bool(np.median(hi - lo) > _DENSE_BAND * span)
+
+
 def _legend_overlap(ax, legend) -> int:
     """Number of (densified) curve points that fall inside the legend box."""
     fig = ax.figure
@@ -169,11 +241,22 @@ def plot_figure(data: FigureData, ax=None):
         x = np.asarray(data.x, dtype=float)
         variants = list(dict.fromkeys(lab.partition(", ")[2] for lab in data.curves if ", " in lab))
         n_curves = len(data.curves)
+        finite = [np.asarray(y, dtype=float)[np.isfinite(y)] for y in data.curves.values()]
+        finite = [f for f in finite if f.size]
+        span = (max(float(f.max()) for f in finite) - min(float(f.min()) for f in finite)) if finite else 0.0
+        linear = getattr(data, "y_scale", "linear") != "log"
         for i, (label, y) in enumerate(data.curves.items()):
+            style = curve_style(label, variants)
+            y = np.asarray(y, dtype=float)
+            if linear and _is_dense(y, span):
+                lo, hi, _ = envelope(y)
+                ax.fill_between(x, lo, hi, color=style["color"], alpha=0.2, linewidth=0)
+                ax.plot(x, lo, label=f"{label} (min-max envelope)", markevery=_markevery(x.size, i, n_curves),
+                        markerfacecolor="none", markeredgewidth=0.9, clip_on=True, **style)
+                continue
             ax.plot(x, y, label=label, markevery=_markevery(x.size, i, n_curves),
                     markerfacecolor="none", markeredgewidth=0.9, clip_on=True,
-                    linewidth=0.6 if x.size > 500 else None,
-                    **curve_style(label, variants))
+                    linewidth=0.6 if x.size > 500 else None, **style)
         if data.x_name == "n_ant" and x.size and np.all(x > 0):
             ax.set_xscale("log", base=2)
             pow2 = [v for v in x if float(v).is_integer() and (int(v) & (int(v) - 1)) == 0]
@@ -189,14 +272,41 @@ def plot_figure(data: FigureData, ax=None):
             if pos:
                 ax.set_ylim(min(pos) / 2, max(top) * 10)  # a decade of headroom for the legend
         else:
-            ax.set_ylim(bottom=0)
+            top = max((float(f.max()) for f in finite), default=0.0)
+            ax.set_ylim(0, top * (1.0 + _HEADROOM) if top > 0 else None)
         ax.set_xlabel(data.x_label)
         ax.set_ylabel(data.y_label)
         ax.grid(True, which="major")
+        if variants:
+            _variant_legend(ax, variants)
         if ax.figure.get_layout_engine() is None and ax is ax.figure.axes[0] and len(ax.figure.axes) == 1:
             ax.figure.tight_layout(pad=0.3)
-        _place_legend(ax, n_curves)
+        if not variants:
+            _place_legend(ax, n_curves)
     return ax
+
+
+def _variant_legend(ax, variants: list[str]) -> None:
+    """A compact legend above the axes: one entry per scheme (colour, marker), one per variant (line style)."""
+    from matplotlib.lines import Line2D
+
+    schemes: dict[str, Any] = {}
+    for line in ax.get_lines():
+        base = str(line.get_label()).partition(", ")[0]
+        if base.startswith("_") or base in schemes:
+            continue
+        schemes[base] = Line2D([], [], color=line.get_color(), marker=line.get_marker(), linestyle="-",
+                               markerfacecolor="none", markeredgewidth=0.9, label=base)
+    handles = [*schemes.values(),
+               *(Line2D([], [], color="0.25", linestyle=_VARIANT_LINESTYLES[i % len(_VARIANT_LINESTYLES)], label=v)
+                 for i, v in enumerate(variants))]
+    ncol = min(4, len(handles))
+    rows = -(-len(handles) // ncol)
+    # matplotlib fills the legend column by column: reorder so that it reads row by row
+    grid = [handles[r * ncol:(r + 1) * ncol] for r in range(rows)]
+    handles = [grid[r][c] for c in range(ncol) for r in range(rows) if c < len(grid[r])]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.01), ncol=ncol, frameon=False,
+              handlelength=2.2, columnspacing=0.9, handletextpad=0.4, borderaxespad=0.2, labelspacing=0.25)
 
 
 #: Image formats :func:`save_figure` can write (the CSV is always written).

@@ -1,10 +1,10 @@
-r"""Designs scored against a different truth: imperfect Eve CSI and NLoS channels (SPEC 8).
+r"""Designs scored against a different truth: imperfect Eve CSI and NLoS channels.
 
 The BS designs its precoders :math:`W_k` on the channels it believes (estimates
 :math:`\hat f_k, \hat h_k`, or the LoS channels), while the key is generated over
 the channels that are really there (:math:`f_k, h_k`). The SKR of such a design is
 :func:`nfkg.engine.mismatch.score_mismatched`: the engine's :math:`I(z_a; z_b \mid z_e)` of
-SPEC 3-4 (C(13), J(18)) with the *true* channels in every observation and the
+the secrecy engine (C(13), J(18)) with the *true* channels in every observation and the
 *designed* precoders. This module builds the two truths (Eve positions with errors,
 NLoS channels) and a design robust to the first.
 
@@ -178,7 +178,7 @@ def csi_error(scenario, scheme: str, sigma_r: ArrayLike, sigma_psi: ArrayLike, d
     The BS knows the users' channels exactly and each Eve's position up to Gaussian errors
     (:func:`perturb_positions`); it runs ``scheme`` on the estimate
     :math:`(\hat r_{e_k}, \hat\psi_{e_k})`, and the SKR of the design is computed with the
-    true :math:`h_k` by :func:`score_mismatched` (SPEC 3-4, C(13), J(18)).
+    true :math:`h_k` by :func:`score_mismatched` (C(13), J(18)).
 
     Parameters
     ----------
@@ -262,7 +262,7 @@ def robust_svd_covariance(f: np.ndarray, h_region: np.ndarray, p_max: ArrayLike,
     signal :math:`P_\perp(\tilde R_k)/(N - r_k)` (isotropic, J(14)) and jamming
     :math:`P_\perp(\tilde R_{ek})/(N - r_{ek})` (``'isotropic'``, J(16)) or, ``'targeted'``,
     :math:`P_\perp H_k H_k^H P_\perp/\|P_\perp H_k\|_F^2` with :math:`P_\perp = P_\perp(\tilde R_{ek})`:
-    SPEC 8's targeted jamming :math:`qq^H` averaged over Eve k's region (beams on the left
+    The targeted jamming :math:`qq^H` averaged over Eve k's region (beams on the left
     singular vectors of :math:`P_\perp H_k`, power in proportion to the squared singular values). Equal split,
     :math:`P_{S,k} = P_{N,k} = P_{\max}/(2K)` (SVD w/o PA).
 

@@ -3,7 +3,7 @@ r"""The ``csi`` and ``nlos`` figures: designs scored against imperfect Eve CSI a
 Built on :mod:`nfkg.studies.robustness` (the truths, the robust design) and registered in
 :mod:`nfkg.studies.tables` (``nfkg figure csi``, ``nfkg figure nlos``, ``nfkg reproduce``).
 
-Geometry of the figures: J5 (SPEC 7: N = 256, users at (12 m, -0.6), (13 m, 0.6), each Eve
+Geometry of the figures: J5 (N = 256, users at (12 m, -0.6), (13 m, 0.6), each Eve
 2 cm closer at the user's angle) at :math:`P_t` = 20 dBm, noise -105 dBm, V = 1.
 
 Contents
@@ -74,12 +74,37 @@ class RobustnessData(DictRows):
     seconds: float = 0.0
     claims: list = field(default_factory=list)
     title: str = ""
-    paper_ref: str = "beyond C/J (SPEC 8)"
+    paper_ref: str = "beyond C/J"
     summary: str = ""
 
     @property
     def text(self) -> str:
         return self.summary
+
+    def summary_table(self) -> tuple[list[str], list[list[str]], str]:
+        """The report's short form: one row per curve (``nlos``: per Eve correlation and curve), its
+        nominal value and its mean at each x value; returns ``(header, rows, note)``."""
+        csi = self.id == "csi"
+        x_key = "sigma_r_mm" if csi else "rician_db"
+        group = ("curve",) if csi else ("eve_correlation", "curve")
+        xs = list(dict.fromkeys(r[x_key] for r in self.rows))
+        by: dict[tuple, dict[float, dict[str, Any]]] = {}
+        for r in self.rows:
+            by.setdefault(tuple(r[g] for g in group), {})[r[x_key]] = r
+        if csi:
+            header = ["curve", "nominal", *(f"{x:g} mm" for x in xs)]
+        else:
+            header = ["rho", "curve", "nominal (LoS)", *("LoS" if np.isinf(x) else f"{x:g} dB" for x in xs)]
+        rows = []
+        for key, at in by.items():
+            first = next(iter(at.values()))
+            cells = [f"{key[0]:g}", key[1]] if not csi else [key[0]]
+            rows.append([*cells, f"{first['nominal']:.4g}",
+                         *(f"{at[x]['mean']:.4g}" if x in at else "-" for x in xs)])
+        what = "Eve position error sigma_r" if csi else "Rician factor K_R"
+        note = (f"Mean sum SKR (bits/probing) of each curve at each {what} ({len(self.rows)} rows in all, "
+                "with the 10th percentiles).")
+        return header, rows, note
 
 
 def _options(over: Mapping[str, Any] | None, defaults: Mapping[str, Any], fig: str) -> dict[str, Any]:
