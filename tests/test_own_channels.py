@@ -131,8 +131,10 @@ def test_svd_needs_enough_antennas():
     f = _f(2, 2)
     s = Scenario.from_channels(f, f * 1j, pt_dbm=20, noise_dbm=-90)
     assert evaluate(s, "mrc").skr.shape == (2,)
-    with pytest.raises(ValueError, match=r"N >= 2K-1 = 3 for K = 2 users, got N = 2$"):
-        evaluate(s, "svd")
+    for scheme in ("svd", "svd-pa", "svd-opt", "svd-mf", "svd-maxmin", "svd-dlpa"):
+        with pytest.raises(ValueError, match=r"^f: SVD precoding needs N >= 2K-1 = 3 antennas for K = 2 users; "
+                                             r"the channel arrays f, h have N = 2 \(their last axis\)$"):
+            evaluate(s, scheme)
 
 
 def test_geometry_needing_work_says_so():

@@ -54,7 +54,11 @@ def _svd_realizer(scenario, shaping, jamming, rtol, powers):
 
 
 def _check_svd(scenario: Scenario, shaping: str, jamming: str) -> None:
-    check_svd_options(scenario.n_ant, scenario.n_users, shaping, jamming)
+    n, k = scenario.n_ant, scenario.n_users
+    if not getattr(scenario, "has_geometry", True) and n < 2 * k - 1:  # own channels: name the arrays
+        raise ValueError(f"f: SVD precoding needs N >= 2K-1 = {2 * k - 1} antennas for K = {k} users; the "
+                         f"channel arrays f, h have N = {n} (their last axis)")
+    check_svd_options(n, k, shaping, jamming)
 
 
 @register_scheme("svd", "SVD w/o PA: null-space precoding, P_a = P_max/K split equally (C IV, J VII-A(c))",
