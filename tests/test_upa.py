@@ -334,5 +334,16 @@ def test_cli_info_on_a_upa(tmp_path, capsys):
     assert "el [rad]" in out and f"{4.0 * math.sin(0.2):.3f}" in out
 
 
+def test_position_error_studies_refuse_what_they_do_not_model():
+    from nfkg.studies.robustness import csi_error
+
+    upa = Scenario.from_dbm(ULA(64, 30e9, rows=8), users=[(4.0, 0.3)], eves=[(4.1, 0.3)], pt_dbm=20)
+    with pytest.raises(ValueError, match=r"^scenario: position errors and NLoS paths are modelled for a ULA"):
+        csi_error(upa, "svd", 0.01, 0.001, draws=2)
+    f = np.ones((1, 8), complex) * 1e-3
+    with pytest.raises(ValueError, match=r"^scenario: needs the array model"):
+        csi_error(Scenario.from_channels(f, 1j * f, pt_dbm=20, noise_dbm=-90), "svd", 0.01, 0.001, draws=2)
+
+
 if __name__ == "__main__":  # PYTHONPATH=<old src> python tests/test_upa.py tests/data/ula_reference.npz
     reference(sys.argv[1])

@@ -122,6 +122,10 @@ def perturb_positions(r: ArrayLike, psi: ArrayLike, sigma_r: ArrayLike, sigma_ps
 
 
 def _single(scenario, who: str = "scenario"):
+    scenario.require_geometry(who)  # own channels: no positions to perturb, no LoS to add paths to
+    if scenario.ula.rows != 1 or np.any(scenario.el_b) or np.any(scenario.el_e):
+        raise ValueError(f"{who}: position errors and NLoS paths are modelled for a ULA with every node in the "
+                         f"x-y plane (array_rows = 1, el = 0)")
     if scenario.batch_shape != ():
         raise ValueError(f"{who}: must be a single scenario (batch shape ()), got batch shape "
                          f"{scenario.batch_shape}")
