@@ -15,6 +15,11 @@ WORK=${LIGHT_DIR:-build/light}
 QUICK=(tests/test_light_install.py tests/test_dlpa.py tests/test_api.py tests/test_scenario_file.py
        tests/test_precoding.py tests/test_reduced.py tests/test_secrecy.py tests/test_sweep.py)
 
+pip_quiet() {  # pip install -q, without the warnings of this machine's local package folders
+    local py=$1; shift
+    "$py" -m pip install -q "$@" 2> >(grep -v "^WARNING: Location 'file://" >&2)
+}
+
 find_python() {  # python$v on PATH, else a pyenv or /usr/local install of that version
     local v=$1 c
     for c in "python$v" "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/"$v"*/bin/python"$v" \
@@ -39,7 +44,7 @@ for v in "${VERSIONS[@]}"; do
     rm -rf "$venv"
     "$py" -m venv "$venv"
     t0=$(date +%s)
-    "$venv/bin/python" -m pip install -q "$wheel"
+    pip_quiet "$venv/bin/python" "$wheel"
     size=$(du -sm "$venv" | cut -f1)
     "$venv/bin/python" - <<'EOF'
 import importlib.util, sys
@@ -51,10 +56,10 @@ if "site-packages" not in nfkg.__file__:
     sys.exit(f"check-light: nfkg imported from {nfkg.__file__}, not the installed wheel")
 EOF
     "$venv/bin/nfkg" evaluate examples/two_users.toml --scheme svd-dlpa >/dev/null
-    "$venv/bin/python" -m pip install -q pytest mpmath
+    pip_quiet "$venv/bin/python" pytest mpmath
     echo "check-light: Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())')," \
          "light venv ${size} MB (install $(( $(date +%s) - t0 )) s); no torch, no Dask; quick tests:"
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "${QUICK[@]}"
+    "$venv/bin/python" -m pytest -p no:cacheprovider "${QUICK[@]}"
 done
 
 if [ "${FULL:-0}" = 1 ]; then  # a venv with every extra, for the size beside the light one
@@ -62,6 +67,6 @@ if [ "${FULL:-0}" = 1 ]; then  # a venv with every extra, for the size beside th
     venv="$WORK/full3.11"
     rm -rf "$venv"
     "$py" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q -c constraints.txt "$wheel[all]"
+    pip_quiet "$venv/bin/python" -c constraints.txt "$wheel[all]"
     echo "check-light: full venv (nfkg[all], Python 3.11) $(du -sm "$venv" | cut -f1) MB"
 fi
