@@ -147,10 +147,16 @@ def test_python_api_names_the_extra(tmp_path):
         from nfkg._extras import MissingExtra
         from nfkg.scale.sweep import parse_sweep, run_sweep
         from nfkg.schemes.training import train
+        from nfkg.scale.executor import get_executor
+        from nfkg.scale.maps import MapSpec, map_grid, secrecy_map, to_dataset
+        from nfkg.model.scenario_file import parse_scenario
         base = {{"antennas": 16, "users": [{{"r": 6.0, "psi": 0.1}}], "eves": [{{"r": 5.9, "psi": 0.1}}]}}
         sw = parse_sweep({{"base": base, "schemes": ["svd"], "sweep": {{"pt_dbm": [0, 10]}}}})  # validation: core
+        m = secrecy_map(MapSpec(parse_scenario(base), ("svd",)), *map_grid((-2, 2, 3, 6), (3, 2)))  # core too
         for call in (lambda: run_sweep(sw, {str(tmp_path / 'sweep')!r}),
-                     lambda: train(1, 0, {str(tmp_path / 'model')!r})):
+                     lambda: train(1, 0, {str(tmp_path / 'model')!r}),
+                     lambda: get_executor(workers=2),
+                     lambda: to_dataset(m)):
             try:
                 call()
             except MissingExtra as e:
@@ -159,7 +165,9 @@ def test_python_api_names_the_extra(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines() == [
         "writing and reading a sweep's Parquet files needs the 'scale' extra: pip install 'nfkg[scale]'",
-        "training KGSVD-Net needs the 'train' extra: pip install 'nfkg[train]'"]
+        "training KGSVD-Net needs the 'train' extra: pip install 'nfkg[train]'",
+        "running chunks on Dask (--workers, --scheduler) needs the 'scale' extra: pip install 'nfkg[scale]'",
+        "a map as an xarray Dataset (map.nc) needs the 'scale' extra: pip install 'nfkg[scale]'"]
 
 
 def _cli(*commands: list[str]) -> list[dict]:

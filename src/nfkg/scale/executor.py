@@ -17,7 +17,9 @@ executor only decides *where* the calls run; the results never depend on it.
     again on another worker (``distributed.scheduler.allowed-failures``).
 
 Dask is the tool made for this (task scheduling, worker supervision, retries, remote
-clusters); nfkg adds nothing but the interface and imports Dask only when asked to.
+clusters); nfkg adds nothing but the interface and imports Dask only when asked to. Dask
+is part of the ``scale`` extra (``pip install 'nfkg[scale]'``); without it a
+:class:`DaskExecutor` fails with one line saying so.
 
 Contents
 --------
@@ -27,6 +29,8 @@ Executor, InProcess, DaskExecutor, get_executor, probe_scheduler, CONNECT_TIMEOU
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Protocol, Sequence
+
+from .._extras import load as _load_extra
 
 __all__ = ["Executor", "InProcess", "DaskExecutor", "get_executor", "local_cluster", "probe_scheduler",
            "CONNECT_TIMEOUT"]
@@ -83,10 +87,7 @@ class DaskExecutor:
                  timeout: float = 10.0) -> None:
         if sum(v is not None for v in (workers, scheduler, client)) != 1:
             raise ValueError("executor: give exactly one of --workers and --scheduler")
-        try:
-            from distributed import Client
-        except ImportError as e:  # pragma: no cover - a dependency of nfkg
-            raise RuntimeError("executor: dask.distributed is not installed (pip install 'dask[distributed]')") from e
+        Client = _load_extra("distributed", "scale", _WHAT).Client
         self._cluster = None
         self._own_client = client is None
         if client is not None:
@@ -138,6 +139,8 @@ class DaskExecutor:
         return f"DaskExecutor({self.client.scheduler.address if self.client.scheduler else '?'})"
 
 
+_WHAT = "running chunks on Dask (--workers, --scheduler)"
+
 #: Seconds `--scheduler` waits for a Dask scheduler to answer (``--connect-timeout``).
 CONNECT_TIMEOUT = 10.0
 
@@ -185,7 +188,7 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
     """
     import asyncio
 
-    from distributed.comm import connect
+    connect = _load_extra("distributed.comm", "scale", _WHAT).connect
 
     timeout = float(timeout)
     if not timeout > 0:
@@ -207,7 +210,7 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
 
 
 def _blas_threads() -> int:
-    from threadpoolctl import threadpool_info
+    threadpool_info = _load_extra("threadpoolctl", "scale", _WHAT).threadpool_info
 
     counts = [int(i.get("num_threads", 1)) for i in threadpool_info() if i.get("user_api") == "blas"]
     return max(counts, default=1)
@@ -226,8 +229,8 @@ def local_cluster(workers: int):
     """
     import logging
 
-    import dask
-    from distributed import LocalCluster
+    dask = _load_extra("dask", "scale", _WHAT)
+    LocalCluster = _load_extra("distributed", "scale", _WHAT).LocalCluster
 
     n = str(_blas_threads())
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})

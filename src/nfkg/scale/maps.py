@@ -1,4 +1,4 @@
-r"""Secrecy maps: the SKR of one user with one node moving over a 2-D grid (SPEC 2-5).
+r"""Secrecy maps: the SKR of one user with one node moving over a 2-D grid.
 
 A map places Eve k (or, with ``moving='user'``, user k) at every point
 :math:`(x, y)` of a grid in front of the array, :math:`r = \mathrm{hypot}(x, y)`,
@@ -135,7 +135,8 @@ def map_grid(extent: Sequence[float], shape: Sequence[int]) -> tuple[np.ndarray,
     ----------
     extent : (x_min, x_max, y_min, y_max)
         In metres; the grid must lie in front of the array (``y_min >= 1 mm``, so that
-        no point sits on an antenna) and within the 10 km of SPEC 10.
+        no point sits on an antenna) and within the largest distance a scenario file accepts
+        (``r``: 10 km).
     shape : (nx, ny)
         Points along x and y, 1 ... 4000 each.
 
@@ -163,7 +164,7 @@ def map_grid(extent: Sequence[float], shape: Sequence[int]) -> tuple[np.ndarray,
                          f"(nodes on the array would sit on an antenna), got {y0:g} m")
     r_max = LIMITS["r"].hi
     if math.hypot(max(abs(x0), abs(x1)), y1) > r_max:
-        raise ValueError(f"extent: every point must be within {r_max:g} m of the array centre (SPEC 10), "
+        raise ValueError(f"extent: every point must be within {r_max:g} m of the array centre (the limit of r), "
                          f"the farthest corner is {math.hypot(max(abs(x0), abs(x1)), y1):g} m away")
     return np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
 
@@ -356,7 +357,7 @@ def _attrs(result: MapResult, config: Mapping[str, Any] | None) -> dict[str, Any
         "eves_r_psi": json.dumps([[float(a), float(b)] for a, b in zip(s.r_e, s.psi_e)]),
         "nfkg_version": __version__,
         "conventions": "x along the array, y broadside, metres; a point (x, y) is the node at "
-                       "r = hypot(x, y), psi = atan2(x, y) (SPEC 2)",
+                       "r = hypot(x, y), psi = atan2(x, y)",
         "plane_z_m": spec.plane_z,
         "array_rows": int(s.ula.rows),
     }
@@ -373,7 +374,9 @@ def to_dataset(result: MapResult, config: Mapping[str, Any] | None = None):
     coordinates ``x``, ``y`` in metres; the scenario (``config``: the scenario file's
     keys, as JSON) and the scheme as attributes.
     """
-    import xarray as xr
+    from .._extras import load
+
+    xr = load("xarray", "scale", "a map as an xarray Dataset (map.nc)")
 
     names = list(result.spec.schemes)
     skr = np.stack([result.user_skr(n) for n in names])
