@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 #: The subpackages in reading order (the layer each builds on comes first), with a title.
@@ -159,8 +160,11 @@ def _module_body(modname: str, documented: dict[str, list[str]], heading: bool) 
     parts = []
     if heading:
         parts += [_title(f"``{modname}``"), f".. automodule:: {modname}\n   :no-members:\n"]
-    names = documented[modname]
+    # Submodules listed in a package's __all__ have pages of their own.
+    names = [n for n in documented[modname] if not inspect.ismodule(getattr(mod, n))]
     parts.append(f".. currentmodule:: {modname}\n")
+    if not names:
+        return "\n".join(parts) + "\n"
     parts.append(".. rubric:: Public names\n")
     parts.append(".. list-table::\n   :widths: 35 65\n")
     for name in names:
@@ -230,6 +234,48 @@ def check_inventory(app, exc) -> None:  # pragma: no cover - runs inside Sphinx
         logger.warning("API reference: public name %s is not documented", name)
 
 
+_CITATION = re.compile(r"^(\s*)\.\. \[([A-Za-z][\w-]*)\] ")
+_CITE = re.compile(r"\[([A-Za-z][\w-]*)\]_")
+_REFERENCES: dict[str, list[str]] = {}
+
+
+def _references() -> dict[str, list[str]]:
+    """Every named citation of the package's docstrings: ``{label: its definition lines}``."""
+    if not _REFERENCES:
+        for sub, _ in SUBPACKAGES:
+            for m in modules_of(sub):
+                mod = importlib.import_module(m)
+                for obj in [mod, *(getattr(mod, n) for n in public_names(m))]:
+                    lines = (inspect.getdoc(obj) or "").splitlines() if not inspect.ismodule(obj) or obj is mod else []
+                    for i, line in enumerate(lines):
+                        hit = _CITATION.match(line)
+                        if hit and hit.group(2) not in _REFERENCES:
+                            block = [line.strip()]
+                            for cont in lines[i + 1:]:
+                                if not cont.strip() or _CITATION.match(cont):
+                                    break
+                                block.append("   " + cont.strip())
+                            _REFERENCES[hit.group(2)] = block
+    return _REFERENCES
+
+
+def add_cited_references(app, what, name, obj, options, lines) -> None:  # pragma: no cover
+    """Copy into a docstring the references it cites but lists elsewhere (in its module's
+    docstring): numpydoc makes citations local to each docstring."""
+    text = "\n".join(lines)
+    defined = {m.group(2) for line in lines if (m := _CITATION.match(line))}
+    missing = [c for c in dict.fromkeys(_CITE.findall(text)) if c not in defined and c in _references()]
+    if not missing:
+        return
+    extra = [line for c in missing for line in _references()[c]]
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == "References" and set(lines[i + 1].strip()) == {"-"}:
+            lines[i + 2:i + 2] = extra
+            return
+    lines.extend(["", "References", "----------", *extra])
+
+
 def setup(app):  # pragma: no cover - runs inside Sphinx
+    app.connect("autodoc-process-docstring", add_cited_references, priority=100)
     app.connect("build-finished", check_inventory)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

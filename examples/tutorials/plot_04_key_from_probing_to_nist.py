@@ -6,7 +6,7 @@ The papers stop at the secret key rate, an upper bound. nfkg runs the whole prot
 Monte Carlo probing, quantisation, reconciliation with LDPC codes, confirmation and privacy
 amplification, then tests the key with NIST SP 800-22. First the papers' own steps by hand
 (probing, one-bit quantisation J(45), the key disagreement rate J(46)), then the whole
-protocol with :func:`nfkg.protocol.keygen.keygen`. Sizes: 20,000 probings (about 2 s in
+protocol with :func:`nfkg.protocol.keygen.keygen`. Sizes: 10,000 probings (a few seconds in
 all); ``nfkg keygen examples/two_users.toml --scheme svd-mf --rounds 1000000`` is the
 full-size run.
 """
@@ -29,7 +29,7 @@ scenario = nfkg.parse_scenario({
 # %%
 # Probing: T rounds of random precoders; each gives the BS, the user and Eve one complex
 # observation (z_a, z_b, z_e). Seeded: the same seed gives the same samples.
-p = probing.probe(scenario, "svd-pa", rounds=20_000, seed=1)
+p = probing.probe(scenario, "svd-pa", rounds=10_000, seed=1)
 print(p.z_a.shape, "samples per side")
 
 fig, ax = plt.subplots(figsize=(5, 4))
@@ -55,7 +55,7 @@ print(f"KDR user {quantization.kdr(ka, kb):.4f}, Eve {quantization.kdr(ka, ke):.
 # observation is the reference; the multilevel quantiser and LDPC reconciliation keep the
 # fine bits where the secret lies; Toeplitz hashing removes what Eve and the public
 # discussion know. Beside the key: the SKR and the one-way bounds it is measured against.
-res = keygen.keygen(scenario, "svd-pa", rounds=20_000, seed=1)
+res = keygen.keygen(scenario, "svd-pa", rounds=10_000, seed=1)
 u = res.users[0]
 print(f"direction {u.direction}, {u.bits_per_sample} bits per sample, KDR {u.kdr:.3g}")
 print(f"key {u.key_bits} bits, keys match: {u.keys_match}, Eve agrees on {u.eve_agreement:.3f}")
