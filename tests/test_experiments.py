@@ -354,3 +354,45 @@ def test_j9_claims():
     assert claims["MRC has the lowest KDR at every P_t"].holds
     assert claims["RAS w/o P has the highest KDR at every P_t"].holds
     assert "SVD w/ PA has a higher KDR than SVD w/o PA (on average over P_t)" in claims
+
+
+def test_j9_probes_in_reduced_coordinates_like_the_n_antenna_reference(monkeypatch):
+    """j9 draws its 10,000 probings per point with the exact reduced simulation; at one of its points
+    (N = 256, 10 dBm, every scheme) the explicit N-antenna simulation, the reference, gives the same distribution:
+    second and fourth moments of |z_a| and the one-bit KDR, BS-user and BS-Eve, within 4 standard errors."""
+    import nfkg.protocol.probing as probing
+    from nfkg.model.scenario import Scenario
+    from nfkg.protocol.quantization import kdr, one_bit
+    from nfkg.studies.experiments import _scenario
+
+    methods, real_probe = [], probing.probe
+
+    def spy(*args, **kwargs):
+        p = real_probe(*args, **kwargs)
+        methods.append(p.method)
+        return p
+
+    monkeypatch.setattr(probing, "probe", spy)
+    run_figure("j9", {"pt_dbm": [10.0], "rounds": 200})
+    assert methods == ["reduced"] * 5
+    monkeypatch.undo()
+
+    params = resolve_params("j9", {"pt_dbm": [10.0]})
+    s = _scenario(params, "pt_dbm", np.array([10.0]), params["n_ant"])
+    one = Scenario(s.ula, s.r_b[0], s.psi_b[0], s.r_e[0], s.psi_e[0], s.p_max[0], s.p_b[0], s.sigma2_a,
+                   s.sigma2_b, s.sigma2_e, s.pilot_length, checked=True)
+    t = 5000  # (j9 itself: 10,000 per point; the explicit reference costs O(N) per round)
+    for scheme in params["schemes"]:
+        res = evaluate(one, scheme, params["shaping"]).result
+        pr = real_probe(one, res, rounds=t, seed=1, method="reduced")
+        pe = real_probe(one, res, rounds=t, seed=2, method="explicit")
+        for power in (2, 4):
+            a, b = np.abs(pr.z_a) ** power, np.abs(pe.z_a) ** power
+            se = np.sqrt(a.var(0) / t + b.var(0) / t)
+            assert np.all(np.abs(a.mean(0) - b.mean(0)) <= 4 * se), (scheme, power)
+        for z in ("z_b", "z_e"):
+            for k in range(one.n_users):
+                kr = kdr(one_bit(pr.z_a[:, k]), one_bit(getattr(pr, z)[:, k]))
+                ke = kdr(one_bit(pe.z_a[:, k]), one_bit(getattr(pe, z)[:, k]))
+                p_bar = max((kr + ke) / 2, 1e-3)
+                assert abs(kr - ke) <= 4 * np.sqrt(2 * p_bar * (1 - p_bar) / (2 * t)), (scheme, z, k, kr, ke)

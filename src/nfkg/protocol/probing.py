@@ -230,7 +230,7 @@ def _block_reduced(rng, red, ops, gs, s_d, s_a, sb2, se2, sa2, n: int, explicit:
         z_e = hx + _crandn(rng, (n, k), se2 / np.vdot(s_d, s_d).real)
         nu = _crandn(rng, (n, d), sa2 / np.vdot(s_a, s_a).real)
     nu += gs[None, :]                                           # Q^H (sum_i f_i + n_hat)
-    z_a = np.matmul(a, nu.conj()[:, :, None])[..., 0]           # (Q^H z_a)^H Q^H w_k, (n, K)
+    z_a = np.einsum("nkd,nd->nk", a, nu.conj())                 # (Q^H z_a)^H Q^H w_k, (n, K)
     if red.perp_dim > 0 and np.any(red.perp_var > 0):
         kappa = sa2 / np.vdot(s_a, s_a).real
         gam = rng.standard_gamma(red.perp_dim, n)               # ||mu||^2 / kappa ~ Gamma(M, 1)

@@ -504,9 +504,9 @@ def _kdr_curves(params: Mapping[str, Any], x_key: str, x: np.ndarray, progress=N
                        scen.p_b[0], scen.sigma2_a, scen.sigma2_b, scen.sigma2_e, scen.pilot_length, checked=True)
         for s in schemes:
             p = probe(one, s, rounds=rounds, seed=_point_seed(seed, s, xv), shaping=shaping)
-            ka = one_bit(p.z_a)
-            curves[scheme_label(s)][i] = sum(kdr(ka[:, k], one_bit(p.z_b)[:, k]) for k in range(one.n_users))
-            eve[scheme_label(s)][i] = sum(kdr(ka[:, k], one_bit(p.z_e)[:, k]) for k in range(one.n_users))
+            ka, kb, ke = one_bit(p.z_a), one_bit(p.z_b), one_bit(p.z_e)
+            curves[scheme_label(s)][i] = sum(kdr(ka[:, k], kb[:, k]) for k in range(one.n_users))
+            eve[scheme_label(s)][i] = sum(kdr(ka[:, k], ke[:, k]) for k in range(one.n_users))
             if progress is not None:
                 progress(1)
     return curves, {f"{label} (BS-Eve)": y for label, y in eve.items()}
