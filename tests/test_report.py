@@ -10,7 +10,8 @@ import pytest
 
 from nfkg.studies.claims import check_claims
 from nfkg.studies.experiments import run_figure
-from nfkg.studies.report import MAX_TABLE_ROWS, _claims_view, _png_size, _png_width, _table_view, reproduce
+from nfkg.studies.report import reproduce
+from nfkg.studies.report_pages import MAX_TABLE_ROWS, _claims_view, _png_size, _png_width, _table_view
 
 # A few points per figure, so that the module runs in seconds.
 _TINY = {"c3": {"pt_dbm": [0, 20, 40]}, "j4": {"dpsi": [-0.05, 0.0, 0.05]}, "j5": {"pt_dbm": [0, 30]}}

@@ -26,7 +26,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 __all__ = ["default_jobs", "run_jobs", "WorkerError", "MAX_AUTO_JOBS"]
 
