@@ -29,6 +29,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax shipped with the site: the equations render offline
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_parser",
@@ -101,6 +102,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"nfkg {release}"
 html_theme_options = {
     "navbar_align": "left",
+    "header_links_before_dropdown": 7,
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "secondary_sidebar_items": ["page-toc"],
@@ -108,6 +110,6 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_context = {"default_mode": "light"}
-html_sidebars = {"index": [], "changelog": [], "citing": []}
+html_sidebars = {page: [] for page in ("index", "getting-started", "model", "cli", "about", "changelog", "citing")}
 html_show_sourcelink = False
 html_css_files = ["nfkg.css"]

@@ -165,12 +165,13 @@ def _module_body(modname: str, documented: dict[str, list[str]], heading: bool) 
     parts.append(f".. currentmodule:: {modname}\n")
     if not names:
         return "\n".join(parts) + "\n"
-    parts.append(".. rubric:: Public names\n")
-    parts.append(".. list-table::\n   :widths: 35 65\n")
-    for name in names:
-        home = home_of(modname, name, documented)
-        parts.append(f"   * - :obj:`~{home}.{name}`\n     - {_summary(getattr(mod, name))}")
-    parts.append("")
+    if not re.search(r"^Contents\n-+$", inspect.getdoc(mod) or "", re.M):  # else the docstring has one
+        parts.append(".. rubric:: Public names\n")
+        parts.append(".. list-table::\n   :widths: 35 65\n")
+        for name in names:
+            home = home_of(modname, name, documented)
+            parts.append(f"   * - :obj:`~{home}.{name}`\n     - {_summary(getattr(mod, name))}")
+        parts.append("")
     for name in names:
         home = home_of(modname, name, documented)
         if home != modname:  # a re-export: a target of its own, pointing to its home

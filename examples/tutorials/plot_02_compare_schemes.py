@@ -25,7 +25,7 @@ config = {
     "eves": [{"r": 11.95, "psi": -0.6}, {"r": 12.95, "psi": 0.6}],
 }
 base = nfkg.parse_scenario(config)
-print(base.ula, "-", base.n_users, "users")
+print(f"N = {base.n_ant} antennas at {base.ula.carrier_hz / 1e9:g} GHz, {base.n_users} users")
 
 # %%
 # Sweep the transmit power: the same nodes, 31 powers (a batch of 31 scenarios).
