@@ -72,7 +72,7 @@ nitpick_ignore_regex = [
                r"pydantic|sionna|ldpc|tomllib|csv|dataclasses|typing|types|collections|os|pathlib|"
                r"concurrent|threadpoolctl|mpmath|importlib|json|tqdm)(\..*)?"),
     # Private helpers named in docstrings for developers: they have no pages.
-    (r"py:.*", r"(.*\.)?_[A-Za-z]\w*"),
+    (r"py:.*", r"(.*\.)?_[A-Za-z]\w*(\..*)?"),
     # Type words of numpydoc "Parameters" sections.
     ("py:class", r"(ArrayLike|NDArray|Any|Callable|Iterable|Iterator|Sequence|Mapping|Path|PathLike|"
                  r"Literal|Self|optional|default.*|array.*|array_like|scalar|callable|sequence.*|iterable)"),

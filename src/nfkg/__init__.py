@@ -6,9 +6,9 @@ or torch). Every name below is loaded on first use by a module-level
 
 Public API
 ----------
-evaluate(scenario, scheme, shaping=None, scoring='general', **options)
+``evaluate(scenario, scheme, shaping=None, scoring='general', **options)``
     Precode and score a (batched) scenario: SKR per user and sum [nfkg.schemes.precoding].
-precode(scenario, scheme, shaping=None, **options)
+``precode(scenario, scheme, shaping=None, **options)``
     Run a registered scheme: precoder covariances and power split [nfkg.schemes.precoding].
 scheme_names(), register_scheme(name, description, uses_shaping=False)
     The scheme registry ('ras', 'mrc', 'svd', 'svd-pa', ...) [nfkg.schemes.precoding].

@@ -6,7 +6,7 @@ computation is vectorised over it.
 
 Every quantity is checked against the bounds of :mod:`nfkg.model.limits` (the same table
 as the scenario file's, e.g. 1 ... 65,536 antennas, 0.1 ... 1,000 GHz, -50 ... 60 dBm
-of transmit power, 0 < r <= 10 km, |psi| <= pi/2, every node at least 1 mm from
+of transmit power, 0 < r <= 10 km, ``|psi| <= pi/2``, every node at least 1 mm from
 every antenna, 1 ... 64 users); a violation raises one ``ValueError`` naming the
 argument: ``pt_dbm``, ``users[0].r`` and ``ula.carrier_hz`` from
 :meth:`Scenario.from_dbm`, ``p_max``, ``r_b[0]`` from the constructor.

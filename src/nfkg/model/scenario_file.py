@@ -44,26 +44,26 @@ Keys, units, defaults and accepted ranges
 The bounds come from one table, :data:`nfkg.model.limits.LIMITS`, which also checks the
 ``--param`` overrides of ``nfkg figure`` and the Python API.
 
-=======================  ========  ===========  ======================================
-key                      unit      default      accepted values
-=======================  ========  ===========  ======================================
-carrier_ghz              GHz       30           0.1 ... 1,000
-antennas                 --        256          integer 1 ... 65,536
-spacing_wavelengths      --        0.5          0.01 ... 100 (d / lambda)
-pathloss_exponent        --        2.0          0 ... 6
-pt_dbm                   dBm       20           -50 ... 60 (10 nW ... 1 kW)
-ue_dbm                   dBm       pt_dbm       -50 ... 60
-noise_dbm                dBm       -105         -200 ... 60
-noise_a/b/e_dbm          dBm       noise_dbm    -200 ... 60
-pilot_length             --        1            integer 1 ... 1,000,000
-users                    --        (required)   1 ... 64 ``{r, psi}`` tables
-eves                     --        (required)   exactly one per user (Eve k targets user k)
-users[k].r, eves[k].r    m         (required)   > 0 and <= 10,000
-users[k].psi, eves[k].psi rad      (required)   -pi/2 ... pi/2
-users[k].el, eves[k].el  rad       0            -pi/2 ... pi/2 (elevation)
-array_rows               --        1            integer 1 ... 65,536 dividing antennas
-channels                 --        (none)       a .npz / .mat file with f, h (K, N)
-=======================  ========  ===========  ======================================
+=========================  ========  ===========  ======================================
+key                        unit      default      accepted values
+=========================  ========  ===========  ======================================
+carrier_ghz                GHz       30           0.1 ... 1,000
+antennas                   --        256          integer 1 ... 65,536
+spacing_wavelengths        --        0.5          0.01 ... 100 (d / lambda)
+pathloss_exponent          --        2.0          0 ... 6
+pt_dbm                     dBm       20           -50 ... 60 (10 nW ... 1 kW)
+ue_dbm                     dBm       pt_dbm       -50 ... 60
+noise_dbm                  dBm       -105         -200 ... 60
+noise_a/b/e_dbm            dBm       noise_dbm    -200 ... 60
+pilot_length               --        1            integer 1 ... 1,000,000
+users                      --        (required)   1 ... 64 ``{r, psi}`` tables
+eves                       --        (required)   exactly one per user (Eve k targets user k)
+users[k].r, eves[k].r      m         (required)   > 0 and <= 10,000
+users[k].psi, eves[k].psi  rad       (required)   -pi/2 ... pi/2
+users[k].el, eves[k].el    rad       0            -pi/2 ... pi/2 (elevation)
+array_rows                 --        1            integer 1 ... 65,536 dividing antennas
+channels                   --        (none)       a .npz / .mat file with f, h (K, N)
+=========================  ========  ===========  ======================================
 
 Every node must also be at least 1 mm from every antenna of the array (else
 ``users[0]: sits on an antenna of the array ...``). A file is at most 16 MiB

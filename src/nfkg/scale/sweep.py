@@ -49,7 +49,7 @@ schemes, the table exactly one row per point and scheme) and ``OUT/results.parqu
 ``results.csv`` with ``csv=True``) is written.
 
 svd-dlpa uses the KGSVD-Net shipped for each point's K, or the model of
-:meth:`Sweep.with_model` (``nfkg sweep --model DIR``), which is part of the sweep's hash.
+:meth:`~nfkg.scale.sweep_spec.Sweep.with_model` (``nfkg sweep --model DIR``), which is part of the sweep's hash.
 
 Contents
 --------
@@ -190,7 +190,7 @@ def run_sweep(sweep: Sweep, out_dir: str | os.PathLike, executor=None, csv: bool
     Parameters
     ----------
     sweep : Sweep
-        With its KGSVD-Net model for svd-dlpa, if any (:meth:`Sweep.with_model`).
+        With its KGSVD-Net model for svd-dlpa, if any (:meth:`~nfkg.scale.sweep_spec.Sweep.with_model`).
     out_dir : path
     executor : nfkg.scale.executor.Executor, optional
         Where the chunks run (default: in process).

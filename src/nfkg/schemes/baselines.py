@@ -2,11 +2,15 @@ r"""Baseline schemes: no power optimisation, every user gets :math:`P_{\max}/K` 
 
 Registry names and sources
 --------------------------
-``ras``  RAS w/o P, J VII-A(a): :math:`w_k = p_k \mathbf 1/\sqrt N`.
-``mrc``  MRC, C V-B, J VII-A(b): :math:`w_k = p_k f_k/\|f_k\|`.
-``zf``   Zero-forcing beam focusing without artificial noise [ZF]:
-         :math:`w_k = p_k u_k`, :math:`u_k = P_\perp([f_{i\ne k}, h_1..h_K]) f_k` normalised.
-``rbf``  Isotropic random beamforming [RBF]: :math:`W_k = (P_{\max}/K)\, I_N/N`.
+``ras``
+    RAS w/o P, J VII-A(a): :math:`w_k = p_k \mathbf 1/\sqrt N`.
+``mrc``
+    MRC, C V-B, J VII-A(b): :math:`w_k = p_k f_k/\|f_k\|`.
+``zf``
+    Zero-forcing beam focusing without artificial noise [ZF]:
+    :math:`w_k = p_k u_k`, :math:`u_k = P_\perp([f_{i\ne k}, h_1..h_K]) f_k` normalised.
+``rbf``
+    Isotropic random beamforming [RBF]: :math:`W_k = (P_{\max}/K)\, I_N/N`.
 
 In all four :math:`p_k \sim \mathcal{CN}(0, P_{\max}/K)`, drawn anew at every probing round:
 this artificial randomness is the source of the key (the LoS channel itself is static).

@@ -24,6 +24,7 @@ Contents
 --------
 PrecodingResult, Evaluation, SchemeSpec, register_scheme, get_scheme, scheme_names, precode,
 evaluate, score, radiated_power, true_objective, default_shaping, SCORINGS, SHAPINGS, JAMMINGS
+
 PrecoderCovariance, svd_shapes
     Re-exported from :mod:`nfkg.engine.subspace` (N-space realisation).
 """

@@ -6,17 +6,23 @@ that also excludes the user, J(15)-(16); the schemes differ in those shapes and 
 
 Registry names
 --------------
-``svd``     SVD w/o PA: :math:`P_{a,k} = P_{\max}/K`, :math:`P_{S,k} = P_{N,k} = P_{a,k}/2`.
-``svd-pa``  SVD w/ PA: Dinkelbach (K = 1, C Alg. 1) or alternating optimisation (J IV),
-            then the better of that split and the equal split under the true noise.
-``svd-opt`` The exact split of J(41) with the true noise (:mod:`nfkg.schemes.optimum`).
-``svd-dlpa`` SVD w/ DLPA, J V: the split of KGSVD-Net (:mod:`nfkg.schemes.dlpa`), total :math:`P_{\max}`.
-``svd-mf``  Beyond the papers, the recommended scheme: matched signal shaping
-            :math:`v = P_\perp f_k/\|P_\perp f_k\|`, targeted jamming
-            :math:`q = P_\perp h_k/\|P_\perp h_k\|` and the exact split of J(41) (as ``svd-opt``).
-            Its shaping and jamming are fixed (``shaping`` is ignored, as by ``ras``/``mrc``).
-``svd-maxmin`` Beyond the papers: the split that maximises the smallest user SKR,
-            total at most :math:`P_{\max}`, for the chosen subspaces (:mod:`nfkg.schemes.fairness`).
+``svd``
+    SVD w/o PA: :math:`P_{a,k} = P_{\max}/K`, :math:`P_{S,k} = P_{N,k} = P_{a,k}/2`.
+``svd-pa``
+    SVD w/ PA: Dinkelbach (K = 1, C Alg. 1) or alternating optimisation (J IV),
+    then the better of that split and the equal split under the true noise.
+``svd-opt``
+    The exact split of J(41) with the true noise (:mod:`nfkg.schemes.optimum`).
+``svd-dlpa``
+    SVD w/ DLPA, J V: the split of KGSVD-Net (:mod:`nfkg.schemes.dlpa`), total :math:`P_{\max}`.
+``svd-mf``
+    Beyond the papers, the recommended scheme: matched signal shaping
+    :math:`v = P_\perp f_k/\|P_\perp f_k\|`, targeted jamming
+    :math:`q = P_\perp h_k/\|P_\perp h_k\|` and the exact split of J(41) (as ``svd-opt``).
+    Its shaping and jamming are fixed (``shaping`` is ignored, as by ``ras``/``mrc``).
+``svd-maxmin``
+    Beyond the papers: the split that maximises the smallest user SKR,
+    total at most :math:`P_{\max}`, for the chosen subspaces (:mod:`nfkg.schemes.fairness`).
 
 They take ``jamming='isotropic'`` (J(15)-(16), default) or ``'targeted'`` beside ``shaping``.
 The shapes are :func:`~nfkg.engine.reduced.svd_views` of the 2K channels; the N-space precoders

@@ -142,8 +142,8 @@ def run_csi(overrides: Mapping[str, Any] | None = None,
     J5 geometry at 20 dBm. For each :math:`\sigma_r` (x-axis, mm) the Eves' distances get
     errors of deviation :math:`\sigma_r` and their angles :math:`\sigma_\psi = \sigma_r/r_{e_k}`
     (the same error across as along the range); ``draws`` seeded estimates per point, the
-    same estimates for every scheme (:func:`csi_error`). Mean and 10th percentile of the sum
-    SKR at the true positions; ``robust`` adds :func:`robust_csi_error` (isotropic and
+    same estimates for every scheme (:func:`~nfkg.studies.robustness.csi_error`). Mean and 10th percentile of the sum
+    SKR at the true positions; ``robust`` adds :func:`~nfkg.studies.robustness.robust_csi_error` (isotropic and
     targeted jamming) and SVD w/o PA with targeted jamming, the non-robust counterpart.
     """
     from .claims import Claim
@@ -253,9 +253,9 @@ def run_nlos(overrides: Mapping[str, Any] | None = None,
     r"""``nfkg figure nlos``: sum SKR versus the Rician factor, schemes designed on LoS.
 
     J5 geometry at 20 dBm. The true channels of users and Eves are J VIII-B's
-    (:func:`nlos_truth`: LoS plus ``paths`` scattered near-field paths, Rician factor
+    (:func:`~nfkg.studies.robustness.nlos_truth`: LoS plus ``paths`` scattered near-field paths, Rician factor
     :math:`K_R` on the x-axis, ``inf`` = LoS); the schemes design on the LoS channels and are
-    scored with the true ones (:func:`nlos_skr`). One curve set per Eve gain correlation
+    scored with the true ones (:func:`~nfkg.studies.robustness.nlos_skr`). One curve set per Eve gain correlation
     :math:`\rho` (0: Eve's scattering independent of her user's; 1: the same). Mean over
     ``draws`` seeded draws, the same draws for every scheme.
     """
