@@ -8,8 +8,8 @@ extra      packages                                        needed by
 =========  ==============================================  ==========================================
 ``train``  torch                                           ``nfkg train`` (training KGSVD-Net), and
                                                            reading a model that has only its ``.pt``
-``scale``  dask, distributed, xarray, pyarrow, pandas,     ``nfkg sweep`` (Parquet), ``nfkg map``
-           threadpoolctl                                   (NetCDF), ``--workers``/``--scheduler``
+``scale``  dask, distributed, xarray, pyarrow, pandas      ``nfkg sweep`` (Parquet), ``nfkg map``
+                                                           (NetCDF), ``--workers``/``--scheduler``
 ``rt``     sionna-rt                                       ray-traced channels (:mod:`nfkg.model.rt`)
 =========  ==============================================  ==========================================
 
@@ -32,7 +32,7 @@ __all__ = ["EXTRAS", "MissingExtra", "load", "require", "available"]
 #: The modules each extra provides (the first is the one a feature needs most).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("torch",),
-    "scale": ("pyarrow", "xarray", "dask", "distributed", "pandas", "threadpoolctl"),
+    "scale": ("pyarrow", "xarray", "dask", "distributed", "pandas"),
     "rt": ("sionna.rt",),
 }
 

@@ -210,7 +210,7 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
 
 
 def _blas_threads() -> int:
-    threadpool_info = _load_extra("threadpoolctl", "scale", _WHAT).threadpool_info
+    from threadpoolctl import threadpool_info
 
     counts = [int(i.get("num_threads", 1)) for i in threadpool_info() if i.get("user_api") == "blas"]
     return max(counts, default=1)

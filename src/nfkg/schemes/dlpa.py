@@ -182,6 +182,13 @@ def forward(weights: dict[str, np.ndarray], x: ArrayLike, batch: int = 16384) ->
     batch : int
         Rows per matrix product (bounds the memory: ``batch x 128`` floats per layer).
 
+    Notes
+    -----
+    The products run on one BLAS thread (threadpoolctl), as the torch network did (see
+    :func:`nfkg.schemes.network.torch_threads`): the layers are small, and OpenBLAS's
+    threads spin-wait when the other core is busy (``pytest -n 2``, ``reproduce --jobs``):
+    256 rows at K = 2 took 18.7 ms on two threads beside a busy core, 0.5 ms on one.
+
     Returns
     -------
     ndarray ``(..., 2K)`` (float64)
@@ -199,14 +206,23 @@ def forward(weights: dict[str, np.ndarray], x: ArrayLike, batch: int = 16384) ->
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])
     out = np.empty((x2.shape[0], bh.shape[0]))
-    for i in range(0, x2.shape[0], batch):
-        h = np.maximum(x2[i:i + batch] @ w0.T + b0, 0.0)
-        h = np.maximum(h @ w1.T + b1, 0.0)
-        z = h @ wh.T + bh
-        z -= z.max(axis=-1, keepdims=True)  # softmax is shift-invariant: no overflow
-        e = np.exp(z)
-        out[i:i + batch] = e / e.sum(axis=-1, keepdims=True)
+    with _blas().limit(limits=1, user_api="blas"):
+        for i in range(0, x2.shape[0], batch):
+            h = np.maximum(x2[i:i + batch] @ w0.T + b0, 0.0)
+            h = np.maximum(h @ w1.T + b1, 0.0)
+            z = h @ wh.T + bh
+            z -= z.max(axis=-1, keepdims=True)  # softmax is shift-invariant: no overflow
+            e = np.exp(z)
+            out[i:i + batch] = e / e.sum(axis=-1, keepdims=True)
     return out.reshape(*lead, bh.shape[0])
+
+
+@lru_cache(maxsize=1)
+def _blas():
+    """The BLAS libraries loaded with NumPy (threadpoolctl; found once, about 10 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _state_to_numpy(state: Any) -> dict[str, np.ndarray]:
