@@ -52,7 +52,7 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml
 	@touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	$(BIN)/python -m sphinx -b html -W -n --keep-going -q docs docs/_build/html
+	$(BIN)/python -m sphinx -E -b html -W -n --keep-going -q docs docs/_build/html
 
 # The sdist and the wheel (python -m build), their contents, the wheel installed in a fresh venv.
 dist-check: $(DOCS_STAMP)

@@ -157,7 +157,7 @@ def csi_error(scenario, scheme: str, sigma_r: ArrayLike, sigma_psi: ArrayLike, d
     The BS knows the users' channels exactly and each Eve's position up to Gaussian errors
     (:func:`perturb_positions`); it runs ``scheme`` on the estimate
     :math:`(\hat r_{e_k}, \hat\psi_{e_k})`, and the SKR of the design is computed with the
-    true :math:`h_k` by :func:`score_mismatched` (C(13), J(18)).
+    true :math:`h_k` by :func:`~nfkg.engine.mismatch.score_mismatched` (C(13), J(18)).
 
     Parameters
     ----------

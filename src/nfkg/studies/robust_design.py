@@ -131,9 +131,9 @@ def robust_svd_covariance(f: np.ndarray, h_region: np.ndarray, p_max: ArrayLike,
 def robust_csi_error(scenario, sigma_r: ArrayLike, sigma_psi: ArrayLike, draws: int = 32,
                      seed: int | np.random.Generator | None = 0, jamming: str = "isotropic",
                      spread: float = 2.0, rtol: float | None = None) -> CsiResult:
-    r""":func:`csi_error` for :func:`robust_svd_covariance` (scheme ``'robust-svd'``).
+    r""":func:`~nfkg.studies.eve_csi.csi_error` for :func:`robust_svd_covariance` (scheme ``'robust-svd'``).
 
-    Same draws as :func:`csi_error` with the same seed. The region is centred on each
+    Same draws as :func:`~nfkg.studies.eve_csi.csi_error` with the same seed. The region is centred on each
     estimate with the deviations the BS knows; with zero deviations the five sigma points
     coincide and the design is SVD w/o PA (``jamming='isotropic'``) or SVD w/o PA with
     targeted jamming.
