@@ -19,7 +19,7 @@ ULA
 load_scenario(path), parse_scenario(mapping), ScenarioError
     TOML scenario files and their validation error [nfkg.model.scenario_file].
 run_figure(fig_id, overrides=None, scoring='general')
-    The curves of one of the papers' figures (SPEC 7) [nfkg.studies.experiments].
+    The curves of one of the papers' figures [nfkg.studies.experiments].
 reproduce(out_dir, ids=None, progress=True, scoring='general')
     Every figure plus index.html / index.md with the papers' claims [nfkg.studies.report].
 __version__

@@ -1,4 +1,4 @@
-"""Near-field (spherical-wave) channel of a uniform linear or planar array (SPEC 2).
+"""Near-field (spherical-wave) channel of a uniform linear or planar array (C II-B/C, J II-B/C).
 
 Geometry: an N-antenna ULA on the x-axis centred at the origin, antenna n at
 :math:`(\\delta_n d, 0)` with :math:`\\delta_n = (2n - N + 1)/2`. A node (user or
@@ -525,7 +525,7 @@ def reactive_distance(
 
 @dataclass(frozen=True)
 class ULA:
-    """A uniform linear array, or a uniform planar array, and its carrier (SPEC 2, 10).
+    """A uniform linear array, or a uniform planar array, and its carrier (C II-B, J II-B).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Scenarios: the array, the nodes, the powers and the noise (SPEC 1-3, 10).
+"""Scenarios: the array, the nodes, the powers and the noise (C II-III, J II-III).
 
 A :class:`Scenario` holds arrays that broadcast over a batch of leading axes, so
 that one object describes a whole sweep (a figure's x-axis) and every downstream
@@ -53,7 +53,7 @@ def _arr(x: ArrayLike) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
-    r"""A batch of key-generation scenarios (SPEC 3).
+    r"""A batch of key-generation scenarios (C III, J III).
 
     Node arrays have shape ``(..., K)``; power and noise arrays broadcast against
     the batch shape ``(...)``. All powers are in watts.
@@ -249,7 +249,7 @@ class Scenario:
         noise_e_dbm: ArrayLike | None = None,
         pilot_length: int = 1,
     ) -> "Scenario":
-        """Build a scenario from ``(r, psi)`` pairs and powers in dBm (SPEC 10 defaults).
+        """Build a scenario from ``(r, psi)`` pairs and powers in dBm (the scenario file's defaults).
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-r"""The scenario file: a TOML description of one key-generation scenario (SPEC 10).
+r"""The scenario file: a TOML description of one key-generation scenario.
 
 A scenario file is the public, stable way to describe a scenario outside Python (the
 ``nfkg evaluate`` and ``nfkg info`` commands read it). Every key has a default except
@@ -367,7 +367,7 @@ class NodeConfig(BaseModel):
 
 
 class ScenarioConfig(BaseModel):
-    """The validated contents of a SPEC 10 scenario file (powers still in dBm).
+    """The validated contents of a scenario file (powers still in dBm).
 
     Attributes mirror the file's keys one to one; see the module docstring for the
     meaning, unit and accepted range of each. Unknown keys are rejected.
@@ -602,7 +602,7 @@ def parse_scenario(data: Mapping[str, Any], source: str | os.PathLike | None = N
     Parameters
     ----------
     data : mapping
-        SPEC 10 keys and values (powers in dBm, distances in m, angles in rad).
+        Scenario-file keys and values (powers in dBm, distances in m, angles in rad).
     source : str or path-like, optional
         Name used in error messages.
     base_dir : str or path-like, optional
@@ -670,7 +670,7 @@ def load_config(path: str | os.PathLike) -> ScenarioConfig:
 
 
 def load_scenario(path: str | os.PathLike) -> Scenario:
-    """Read a SPEC 10 TOML scenario file.
+    """Read a TOML scenario file.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Unit conversions and physical constants.
 
-Conventions (SPEC 1): powers are stored in watts and entered in dBm, angles are in
+Conventions: powers are stored in watts and entered in dBm, angles are in
 radians, distances in metres, frequencies in hertz. The speed of light is exact
 (:data:`scipy.constants.c`); the papers used ``3e8``.
 

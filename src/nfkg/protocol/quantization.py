@@ -1,4 +1,4 @@
-r"""Quantisation of probing measurements and the key disagreement rate (J(45)-(46), SPEC 6).
+r"""Quantisation of probing measurements and the key disagreement rate (J(45)-(46), J VI).
 
 One-bit (J(45))
     :math:`\bar g = [\Re\{g\}; \Im\{g\}]` (the T real parts, then the T imaginary parts),
