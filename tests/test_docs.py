@@ -126,6 +126,14 @@ def test_site_is_self_contained():
             assert resolved.is_relative_to(ROOT), f"{path}: link {target} leaves the repository"
 
 
+def test_docstrings_cite_nothing_outside_the_repository():
+    """The API reference is rendered from the docstrings: they must not cite the specification."""
+    hits = [f"{p.relative_to(ROOT)}:{i}" for p in sorted(SRC.rglob("*.py"))
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if re.search(r"\bSPEC\b|SPEC\.md", line)]
+    assert not hits, hits
+
+
 def test_readme_links_resolve():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     targets = re.findall(r"\]\((?!https?://)([^)#\s]+)", readme)
