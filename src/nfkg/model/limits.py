@@ -551,8 +551,8 @@ def check_clearance(r: Any, psi: Any, n_ant: int, spacing: float,
 
 
 # --------------------------------------------------------------------------- own channels
-#: Largest magnitude accepted in a user-supplied channel array (a passive channel has |x| <= 1;
-#: normalised measurements are O(1); the margin keeps every power x |x|^2 / noise finite).
+#: Largest magnitude accepted in a user-supplied channel array (a passive channel has ``|x| <= 1``;
+#: normalised measurements are O(1); the margin keeps every ``power x |x|^2 / noise`` finite).
 MAX_CHANNEL_ABS = 1e10
 #: Smallest norm of one node's channel vector: below it the vector is treated as all-zero.
 MIN_CHANNEL_NORM = 1e-150
@@ -578,7 +578,7 @@ def _channel_array(value: Any, name: str) -> np.ndarray:
 
 
 def check_channels(f: Any, h: Any, names: tuple[str, str] = ("f", "h")) -> tuple[np.ndarray, np.ndarray, tuple]:
-    r"""Check the users' and Eves' channel arrays of :meth:`Scenario.from_channels`.
+    r"""Check the users' and Eves' channel arrays of :meth:`~nfkg.model.scenario.Scenario.from_channels`.
 
     Both must be numeric (real or complex), of shape ``(..., K, N)`` with the same ``K``
     (1 ... 64) and ``N`` (1 ... 65,536) and broadcastable batch axes, finite, with
