@@ -945,6 +945,10 @@ def sweep(config: str, out_dir: Path, as_csv: bool, workers: int | None, schedul
         click.echo(f"{done}; stopped at --max-chunks, rerun to finish")
 
 
+from .rt import rt as _rt_command  # noqa: E402 (nfkg rt: its own module)
+cli.add_command(_rt_command)
+
+
 # --------------------------------------------------------------------------- entry point
 def _fail(message: Any, code: int = EXIT_USAGE) -> int:
     click.echo(f"nfkg: error: {_one_line(message) or 'unknown error'}", err=True)

@@ -57,6 +57,10 @@ element_positions, node_positions
     The geometry above, in numpy.
 import_sionna
     Lazy import of ``sionna.rt`` with the LLVM set-up and one clear error line.
+BUILTIN_SCENES
+    The scenes of Sionna RT accepted by name.
+
+The command ``nfkg rt`` (:mod:`nfkg.cli.rt`) traces a scene into a channel file.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ from .units import SPEED_OF_LIGHT
 __all__ = [
     "RT_EXTRA",
     "LLVM_CANDIDATES",
+    "BUILTIN_SCENES",
     "RTUnavailable",
     "llvm_library",
     "import_sionna",
@@ -99,10 +104,11 @@ LLVM_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/libLLVM-19.so",
 )
 
-#: Sionna's built-in scenes may be named by their attribute in ``sionna.rt.scene``.
-_BUILTIN_SCENES = ("simple_street_canyon", "simple_street_canyon_with_cars", "floor_wall",
-                   "simple_reflector", "double_reflector", "triple_reflector", "simple_wedge",
-                   "box", "etoile", "munich", "florence", "san_francisco")
+#: Scenes that ship with Sionna RT 2.2, accepted by name (their attribute in ``sionna.rt.scene``).
+BUILTIN_SCENES = ("simple_street_canyon", "simple_street_canyon_with_cars", "munich", "etoile", "florence",
+                  "san_francisco", "floor_wall", "simple_reflector", "double_reflector", "triple_reflector",
+                  "simple_wedge", "box", "box_knife", "box_one_screen", "box_two_screens", "sphere",
+                  "low_poly_car")
 
 
 class RTUnavailable(ImportError):
@@ -220,7 +226,7 @@ def _resolve_scene(rt, scene):
         return rt.load_scene()
     if isinstance(scene, (str, os.PathLike)):
         name = os.fspath(scene)
-        if name in _BUILTIN_SCENES:
+        if name in BUILTIN_SCENES:
             name = getattr(rt.scene, name)
         return rt.load_scene(name)
     return scene

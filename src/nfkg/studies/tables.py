@@ -321,6 +321,7 @@ register_table("nlos", "studies.robustness_figures:run_nlos", "studies.robustnes
                "studies.robustness_figures:save_robustness")
 register_table("beyond-j5", "studies.beyond:run_beyond_j5", "studies.beyond:beyond_steps", "studies.beyond:save_beyond")
 register_table("fairness", "studies.beyond:run_fairness", "studies.beyond:_fairness_steps", "studies.beyond:save_beyond")
+register_table("rt-street", "studies.rt_street:run_rt_street", "studies.rt_street:rt_street_steps", "studies.rt_street:save_rt_street")
 
 
 def table_ids() -> list[str]:
