@@ -26,7 +26,7 @@ import pytest
 from nfkg import load_scenario
 from nfkg.cli import main
 from nfkg.model import rt as nrt
-from nfkg.model.channel import ULA, near_field_channel, planar_near_field_channel, upa_offsets
+from nfkg.model.channel import ULA, near_field_channel, planar_near_field_channel
 from nfkg.model.scenario import Scenario
 from nfkg.model.units import SPEED_OF_LIGHT
 from nfkg.schemes.precoding import evaluate
@@ -134,8 +134,6 @@ def test_geometry_convention():
     pos = nrt.element_positions(2, 4, 1.0)
     assert pos[1 * 4 + 3].tolist() == [1.5, 0.0, 0.5]      # (m, n) = (1, 3) at index m*C + n
     assert pos[0].tolist() == [-1.5, 0.0, -0.5]
-    dn, dm = upa_offsets(4, 2)                              # nfkg's model: the same element order
-    assert np.array_equal(nrt.element_positions(4, 2, 0.5)[:, [0, 2]], np.stack([dn, dm], -1) * 0.5)
     p = nrt.node_positions(2.0, np.pi / 2, 0.0)
     assert np.allclose(p, [2.0, 0.0, 0.0])
     assert np.allclose(nrt.node_positions(2.0, 0.3, np.pi / 2), [0.0, 0.0, 2.0])
