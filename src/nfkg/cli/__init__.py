@@ -76,8 +76,8 @@ _JAMMINGS = ("isotropic", "targeted")
 _JAMMING_HELP = ("Jamming shape of the SVD schemes: 'isotropic' over the jamming null space (J(15)-(16)) or "
                  "'targeted' at Eve k, q = P_perp h_k/||P_perp h_k|| [default: isotropic; svd-mf: targeted].")
 _SCORINGS = ("general", "per-user")
-_SCORING_HELP = ("How the SKR is scored: 'general' is the engine of the model (README, 'The model in one "
-                 "page') counting the leakage of the other users' random precoders through the shared "
+_SCORING_HELP = ("How the SKR is scored: 'general' is the engine of the model "
+                 "(docs/model.md) counting the leakage of the other users' random precoders through the shared "
                  "pilot; 'per-user' is J(19), which drops it [default: general].")
 _REPORT = "(please report this at the project's issue tracker)"
 
@@ -294,8 +294,8 @@ class _Group(click.Group):
 def cli(ctx: click.Context) -> None:
     """Physical-layer secret key generation for near-field XL-MIMO.
 
-    Evaluate precoding schemes on a TOML scenario file (its keys and ranges: README,
-    section 'Scenario file'), describe a scenario, reproduce the papers' figures and
+    Evaluate precoding schemes on a TOML scenario file (its keys and ranges:
+    docs/guides/scenario-files.md), describe a scenario, reproduce the papers' figures and
     tables, train the DLPA network, generate real keys with the whole protocol, and
     test bit files with NIST SP 800-22. Run `nfkg COMMAND --help` for the options of
     each command.
@@ -318,13 +318,13 @@ def cli(ctx: click.Context) -> None:
               help="KGSVD-Net model directory for --scheme svd-dlpa (written by `nfkg train`) "
                    "[default: the model shipped for the scenario's K: 2, 4 or 6].")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (README, 'Quick start: command line') instead of a table.")
+              help="Print one JSON object (docs/getting-started.md) instead of a table.")
 def evaluate(scenario: str, scheme: str, shaping: str | None, jamming: str | None, scoring: str,
              model: str | None, as_json: bool) -> None:
     """Score a precoding scheme on the scenario file SCENARIO.
 
-    SCENARIO is a TOML file; its keys, units and accepted ranges are listed in the
-    README, section 'Scenario file'. Prints each user's secret key rate (SKR, bits
+    SCENARIO is a TOML file; its keys, units and accepted ranges are listed in
+    docs/guides/scenario-files.md. Prints each user's secret key rate (SKR, bits
     per channel probing) and the BS power split: P_a = P_s (key generation) + P_n
     (jamming), in W and dBm.
     """
@@ -385,7 +385,7 @@ def figure(fig_id: str, out_dir: Path, overrides: dict[str, Any], formats: list[
     """Compute figure ID of the papers (e.g. c3, j5) and save it in --out.
 
     The parameters a --param may override, and their accepted ranges (those of the
-    scenario file's keys), are listed in the README, section 'Scenario file'.
+    scenario file's keys), are listed in docs/guides/scenario-files.md.
     Prints the paths of the files written.
     """
     experiments = _lazy("studies.experiments")
@@ -921,8 +921,8 @@ def sweep(config: str, out_dir: Path, as_csv: bool, workers: int | None, schedul
 
     One row per point and scheme in OUT/results.parquet. Results are written chunk
     by chunk; rerunning an interrupted sweep computes only the missing chunks (a chunk
-    file that is not this sweep's is computed again). The file's format is in the
-    README, section 'Maps and sweeps'.
+    file that is not this sweep's is computed again). The file's format is in
+    docs/guides/maps-and-sweeps.md.
     """
     _needs("scale", "pyarrow", *(("dask", "distributed") if workers or scheduler else ()))
     sw = _lazy("scale.sweep")
