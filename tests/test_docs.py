@@ -134,6 +134,14 @@ def test_docstrings_cite_nothing_outside_the_repository():
     assert not hits, hits
 
 
+def test_pages_named_by_the_package_exist():
+    """``nfkg --help`` and the docstrings point at documentation pages: they must be there."""
+    named = {m for p in SRC.rglob("*.py") for m in re.findall(r"docs/[\w/.-]+\.md", p.read_text(encoding="utf-8"))}
+    assert named, "the CLI help names its documentation pages"
+    missing = sorted(n for n in named if not (ROOT / n).exists())
+    assert not missing, missing
+
+
 def test_readme_links_resolve():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     targets = re.findall(r"\]\((?!https?://)([^)#\s]+)", readme)
