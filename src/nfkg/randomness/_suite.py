@@ -107,7 +107,7 @@ def key_verdict(bits: ArrayLike, alpha: float = 0.01, *, suite: SuiteResult | No
     has no rule for one sequence under several tests. At :math:`\alpha` each, the nine tests
     applicable at 1,000 bits would fail about 9 % of random keys, and the proportion rule applied
     to the correlated P-values of one sequence (templates, excursion states) failed 3 % of random
-    100,000-bit and 9 % of 10^6-bit keys (BENCHMARKS.md).
+    100,000-bit and 9 % of 10^6-bit keys (docs/benchmarks/probing.md).
 
     The sequence fails when one applicable test fails; with no applicable test (fewer
     than 32 bits) the verdict is ``'not applicable'``. Random sequences of 1,000, 5,000

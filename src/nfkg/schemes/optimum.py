@@ -37,7 +37,7 @@ total the BS noise is fixed, the SKR increases with :math:`\alpha_k`, and the be
 Shapes with traces other than 0 and 1 (never built by :mod:`nfkg.engine.reduced`) fall back to
 the multi-start method, scenario by scenario. Deterministic, and each scenario's result is
 independent of the rest of the batch (bit for bit). ``benchmarks/bench_exact.py`` checks it against the multi-start method and a global
-search; see BENCHMARKS.md, "Exact split: grid + polish".
+search; see docs/benchmarks/dlpa.md, "Exact split: grid + polish".
 
 ``method='multistart'``: SLSQP (:func:`scipy.optimize.minimize`) on the fractions
 :math:`x = P/P_{\max}` in the simplex with a slack (:math:`x \ge 0`, :math:`\sum x \le 1`), with
