@@ -20,7 +20,8 @@ from nfkg.studies import claims, experiments, plotting
 # ``nfkg figure c3 --param KEY=VALUE``).
 preset = experiments.get_preset("c3")
 print(preset.paper_ref, "-", preset.title)
-print(experiments.resolve_params("c3", {"pt_dbm": [0, 5, 10, 15, 20, 25, 30, 35, 40]}))
+for key, value in experiments.resolve_params("c3", {"pt_dbm": [0, 5, 10, 15, 20, 25, 30, 35, 40]}).items():
+    print(f"{key:20s} {value}")
 
 # %%
 # Compute the curves: one batched evaluation per scheme over all the powers.
