@@ -164,3 +164,30 @@ def test_nist_unreadable(tmp_path, capsys):
     assert main(["nist", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "cannot read" in err[0] and "is a directory" in err[1]
+
+
+# --------------------------------------------------------------------------- csi: the error levels in one batch
+@pytest.mark.parametrize("scheme,shaping", [("svd-pa", "isotropic"), ("mrc", None), ("svd-opt", "isotropic")])
+def test_csi_errors_batch_equals_one_call_per_level(scheme, shaping):
+    """The csi figure designs every error level of a scheme in one batch: the same draws and the same
+    numbers (to 1e-12) as one csi_error per level; the zero level is the nominal value exactly."""
+    from nfkg.model.channel import ULA
+    from nfkg.model.scenario import Scenario
+    from nfkg.studies.eve_csi import csi_error, csi_errors
+
+    s = Scenario.from_dbm(ULA(64, 30e9), users=[(12.0, -0.6), (13.0, 0.6)], eves=[(11.98, -0.6), (12.98, 0.6)],
+                          pt_dbm=20.0)
+    levels = [0.0, 0.001, 0.01]
+    psi = [np.asarray(v) / s.r_e for v in levels]
+    batch = csi_errors(s, scheme, levels, psi, draws=4, seed=3, shaping=shaping)
+    for lev, ps, res in zip(levels, psi, batch):
+        one = csi_error(s, scheme, lev, ps, draws=4, seed=3, shaping=shaping)
+        np.testing.assert_array_equal(res.r_hat, one.r_hat)
+        np.testing.assert_array_equal(res.psi_hat, one.psi_hat)
+        np.testing.assert_allclose(res.skr, one.skr, rtol=1e-12, atol=1e-12)
+        assert res.nominal == one.nominal
+    assert np.all(batch[0].sum_skr == batch[0].nominal)
+    # a 1 cm error changes the SVD designs (they null and jam Eve); MRC's does not depend on Eve
+    assert np.allclose(batch[2].sum_skr, batch[2].nominal) == (scheme == "mrc")
+    with pytest.raises(ValueError, match="^sigma_psi: "):
+        csi_errors(s, scheme, levels, psi[:2])

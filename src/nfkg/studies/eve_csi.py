@@ -10,11 +10,14 @@ perturb_positions
     Estimated positions: the true ones plus Gaussian errors, valid by construction.
 csi_error, CsiResult
     Sum SKR of a scheme designed on D estimates, scored at the true positions.
+csi_errors
+    The same at several error levels, designed in one batch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -22,7 +25,7 @@ from numpy.typing import ArrayLike
 from ..engine.mismatch import score_mismatched
 from ..model.limits import MIN_CLEARANCE_M, nearest_antenna
 
-__all__ = ["perturb_positions", "CsiResult", "csi_error"]
+__all__ = ["perturb_positions", "CsiResult", "csi_error", "csi_errors"]
 
 #: Largest node distance [m] (the ``r`` limit of :mod:`nfkg.model.limits`).
 _R_MAX = 10_000.0
@@ -180,19 +183,64 @@ def csi_error(scenario, scheme: str, sigma_r: ArrayLike, sigma_psi: ArrayLike, d
     -------
     CsiResult
         With zero deviations every draw equals the nominal sum SKR (to round-off).
+
+    See Also
+    --------
+    csi_errors : several error levels with one batched design (the figure ``csi``).
+    """
+    return csi_errors(scenario, scheme, [sigma_r], [sigma_psi], draws, seed, shaping, **options)[0]
+
+
+def csi_errors(scenario, scheme: str, sigma_r: Sequence[ArrayLike], sigma_psi: Sequence[ArrayLike],
+               draws: int = 32, seed: int | None = 0, shaping: str | None = None,
+               **options) -> list[CsiResult]:
+    r""":func:`csi_error` at several error levels, designed in one batch.
+
+    Level i draws its estimates exactly as ``csi_error(..., sigma_r[i], sigma_psi[i], draws,
+    seed)`` would (each level from ``seed``); the nominal design is evaluated once and the
+    designs of every level with an error are precoded as one batch of scenarios and scored
+    together, which is what makes the ``csi`` figure fast (the same numbers as one call per
+    level, up to the solvers' round-off).
+
+    Parameters
+    ----------
+    scenario, scheme, draws, shaping, **options
+        As in :func:`csi_error`.
+    sigma_r, sigma_psi : sequence of array_like
+        One entry per level, each broadcastable to ``(K,)`` [m], [rad].
+    seed : int or None
+        The seed of every level (an int, so that each level starts from it).
+
+    Returns
+    -------
+    list of CsiResult
+        One per level, in order.
     """
     from ..schemes.precoding import evaluate, precode
 
+    if len(sigma_r) != len(sigma_psi):
+        raise ValueError(f"sigma_psi: need one entry per sigma_r level ({len(sigma_r)}), got {len(sigma_psi)}")
+    if isinstance(seed, np.random.Generator):
+        raise ValueError("seed: csi_errors needs an int (or None) to restart every level from it")
     _single(scenario)
     ula = scenario.ula
-    r_hat, psi_hat = perturb_positions(scenario.r_e, scenario.psi_e, sigma_r, sigma_psi, draws, seed,
-                                       ula.n_ant, ula.spacing)
+    drawn = [perturb_positions(scenario.r_e, scenario.psi_e, sr, sp, draws, seed, ula.n_ant, ula.spacing)
+             for sr, sp in zip(sigma_r, sigma_psi)]
     nominal = evaluate(scenario, scheme, shaping, **options)
-    if np.all(r_hat == scenario.r_e) and np.all(psi_hat == scenario.psi_e):
-        # zero error: every draw is the nominal design, scored as evaluate() scores it
-        skr = np.broadcast_to(nominal.skr, r_hat.shape)
-    else:
+    exact = [bool(np.all(r == scenario.r_e) and np.all(p == scenario.psi_e)) for r, p in drawn]
+    moved = [i for i, e in enumerate(exact) if not e]
+    skrs: dict[int, np.ndarray] = {}
+    if moved:
+        r_hat = np.concatenate([drawn[i][0] for i in moved])
+        psi_hat = np.concatenate([drawn[i][1] for i in moved])
         design = precode(_with_eves(scenario, r_hat, psi_hat), scheme, shaping, **options)
         f, h = scenario.channels()
         skr = score_mismatched(design, f, h, scenario).skr
-    return CsiResult(scheme, skr.sum(axis=-1), skr, r_hat, psi_hat, float(nominal.sum_skr))
+        for j, i in enumerate(moved):
+            skrs[i] = skr[j * draws:(j + 1) * draws]
+    out = []
+    for i, (r_hat, psi_hat) in enumerate(drawn):
+        # zero error: every draw is the nominal design, scored as evaluate() scores it
+        skr = np.broadcast_to(nominal.skr, r_hat.shape) if exact[i] else skrs[i]
+        out.append(CsiResult(scheme, skr.sum(axis=-1), skr, r_hat, psi_hat, float(nominal.sum_skr)))
+    return out

@@ -21,7 +21,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .robustness import CsiResult, _nonneg, _rician_linear, csi_error, nlos_skr, nlos_truth, robust_csi_error
+from .eve_csi import CsiResult, _nonneg, csi_errors
+from .nlos import _rician_linear, nlos_skr, nlos_truth
+from .robust_design import robust_csi_error
 from .tables import DictRows, merge_overrides, write_figure
 
 __all__ = ["CSI_DEFAULTS", "NLOS_DEFAULTS", "RobustnessData", "run_csi", "run_nlos", "csi_steps", "nlos_steps",
@@ -165,21 +167,24 @@ def run_csi(overrides: Mapping[str, Any] | None = None,
                           "sigma_psi_mrad": float(np.mean(s_mm * psi_per_m)),
                           "mean": res.mean, "p10": res.p10, "nominal": res.nominal})
 
-    for s in p["schemes"]:
-        for s_mm in sig_mm:
-            sr = s_mm * 1e-3
-            add(scheme_label(s), "scheme", csi_error(scen, s, sr, sr * psi_per_m, p["draws"], p["seed"],
-                                                     "isotropic" if _uses_shaping(s) else None), s_mm)
+    levels_r = [s_mm * 1e-3 for s_mm in sig_mm]
+    levels_psi = [sr * psi_per_m for sr in levels_r]
+    for s in p["schemes"]:   # every error level of a scheme designed in one batch
+        results = csi_errors(scen, s, levels_r, levels_psi, p["draws"], p["seed"],
+                             "isotropic" if _uses_shaping(s) else None)
+        for s_mm, res in zip(sig_mm, results):
+            add(scheme_label(s), "scheme", res, s_mm)
         if progress is not None:
             progress(1)
     if p["robust"]:
         for base, jam, rob in _ROBUST_CURVES:
-            for s_mm in sig_mm:
-                sr = s_mm * 1e-3
-                if rob:
-                    res = robust_csi_error(scen, sr, sr * psi_per_m, p["draws"], p["seed"], jam, p["spread"])
-                else:
-                    res = csi_error(scen, base, sr, sr * psi_per_m, p["draws"], p["seed"], "isotropic", jamming=jam)
+            if rob:
+                results = [robust_csi_error(scen, sr, sp, p["draws"], p["seed"], jam, p["spread"])
+                           for sr, sp in zip(levels_r, levels_psi)]
+            else:
+                results = csi_errors(scen, base, levels_r, levels_psi, p["draws"], p["seed"], "isotropic",
+                                     jamming=jam)
+            for s_mm, res in zip(sig_mm, results):
                 add(_robust_label(jam, rob), "robust" if rob else "counterpart", res, s_mm)
             if progress is not None:
                 progress(1)
