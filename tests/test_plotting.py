@@ -155,3 +155,21 @@ def test_variant_legend_above_the_axes():
     assert legend.get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1 - 1e-6
     # matplotlib fills columns first: the handles were reordered so that the legend reads by rows
     assert texts[0] == "RAS w/o P" and texts[2] == "MRC"
+
+
+def test_labels_with_commas_are_not_variants():
+    """'SVD MF (matched, targeted, exact)' is one scheme (its own style), not 'SVD MF (matched' in a
+    variant; the literature's baselines have their own colours."""
+    from nfkg.studies.plotting import _SCHEME_STYLE
+
+    mf = "SVD MF (matched, targeted, exact)"
+    assert curve_style(mf)["color"] == _SCHEME_STYLE[mf][0]
+    assert curve_style(f"{mf}, K=6", ["K=4", "K=6"])["linestyle"] == "--"
+    styles = {label: tuple(curve_style(label).values())[:2] for label in _SCHEME_STYLE}
+    assert len(set(styles.values())) == len(styles)          # colour and marker differ between schemes
+    x = np.array([0.0, 10.0, 20.0])
+    data = FigureData("t", "t", "none", x, "pt_dbm", "x", "SKR (bits/probing)",
+                      {mf: x + 1, "ZF (no AN)": x, "RBF (isotropic)": x / 2})
+    ax = plot_figure(data)
+    assert ax.get_legend().get_bbox_to_anchor() is not None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(data.curves)  # no variant legend

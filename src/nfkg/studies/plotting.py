@@ -82,6 +82,8 @@ _SCHEME_STYLE: dict[str, tuple[str, str, Any]] = {
     "SVD opt (exact)": ("black", "x", (0, (1, 1))),
     "SVD MF (matched, targeted, exact)": ("tab:orange", "P", "-"),
     "SVD max-min": ("tab:cyan", "*", (0, (3, 1))),
+    "ZF (no AN)": ("tab:brown", "X", (0, (5, 2))),
+    "RBF (isotropic)": ("tab:pink", "v", (0, (1, 2))),
 }
 _FALLBACK = [("tab:orange", "P", (0, (3, 1))), ("tab:brown", "X", (0, (1, 1))),
              ("tab:pink", "*", (0, (4, 2, 1, 2))), ("tab:olive", "h", (0, (6, 2)))]
@@ -89,6 +91,15 @@ _FALLBACK = [("tab:orange", "P", (0, (3, 1))), ("tab:brown", "X", (0, (1, 1))),
 _VARIANT_LINESTYLES: list[Any] = ["-", "--", ":", "-."]
 
 _N_MARKERS = 9  # markers per curve
+
+
+def _split_variant(label: str) -> tuple[str, str]:
+    """``('MRC', 'K=6')`` for ``'MRC, K=6'`` (the variant after the last comma); a known label is kept whole (``'SVD MF (matched,
+    targeted, exact)'`` has commas but no variant)."""
+    if label in _SCHEME_STYLE or ", " not in label:
+        return label, ""
+    base, _, variant = label.rpartition(", ")
+    return base, variant
 
 
 def curve_style(label: str, variants: list[str] | None = None) -> dict[str, Any]:
@@ -102,8 +113,10 @@ def curve_style(label: str, variants: list[str] | None = None) -> dict[str, Any]
     '^'
     >>> curve_style("MRC, K=6", ["K=4", "K=6"])["linestyle"]
     '--'
+    >>> curve_style("SVD MF (matched, targeted, exact)")["marker"]
+    'P'
     """
-    base, _, variant = label.partition(", ")
+    base, variant = _split_variant(label)
     if base in _SCHEME_STYLE:
         color, marker, ls = _SCHEME_STYLE[base]
     else:
@@ -239,7 +252,7 @@ def plot_figure(data: FigureData, ax=None):
             FigureCanvasAgg(fig)  # attach an Agg canvas to this figure only (no global backend)
             ax = fig.add_subplot()
         x = np.asarray(data.x, dtype=float)
-        variants = list(dict.fromkeys(lab.partition(", ")[2] for lab in data.curves if ", " in lab))
+        variants = list(dict.fromkeys(v for v in (_split_variant(lab)[1] for lab in data.curves) if v))
         n_curves = len(data.curves)
         finite = [np.asarray(y, dtype=float)[np.isfinite(y)] for y in data.curves.values()]
         finite = [f for f in finite if f.size]
@@ -292,7 +305,7 @@ def _variant_legend(ax, variants: list[str]) -> None:
 
     schemes: dict[str, Any] = {}
     for line in ax.get_lines():
-        base = str(line.get_label()).partition(", ")[0]
+        base = _split_variant(str(line.get_label()))[0]
         if base.startswith("_") or base in schemes:
             continue
         schemes[base] = Line2D([], [], color=line.get_color(), marker=line.get_marker(), linestyle="-",

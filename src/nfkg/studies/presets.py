@@ -59,6 +59,8 @@ __all__ = ["SCHEME_LABELS", "C_SCHEMES", "J_SCHEMES", "scheme_label", "FigurePre
 SCHEME_LABELS: dict[str, str] = {
     "ras": "RAS w/o P",
     "mrc": "MRC",
+    "zf": "ZF (no AN)",
+    "rbf": "RBF (isotropic)",
     "svd": "SVD w/o PA",
     "svd-pa": "SVD w/ PA",
     "svd-dlpa": "SVD w/ DLPA",

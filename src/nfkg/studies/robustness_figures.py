@@ -342,7 +342,7 @@ def save_robustness(data: RobustnessData, out_dir: str | os.PathLike,
         rhos = list(dict.fromkeys(r["eve_correlation"] for r in data.rows))
         panels = [(rho, f"Eve's path gains correlation rho = {rho:g}") for rho in rhos]
         x_key, x_label = "rician_db", r"Rician factor $K_R$ (dB)"
-    fig = Figure(figsize=(5.2 * max(len(panels), 1), 4.2))
+    fig = Figure(figsize=(5.2 * max(len(panels), 1), 5.0))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, max(len(panels), 1), squeeze=False)[0]
     for ax, (key, title) in zip(axes, panels):
@@ -375,7 +375,9 @@ def save_robustness(data: RobustnessData, out_dir: str | os.PathLike,
         handles = ax.get_legend_handles_labels()[0]
         handles += [Line2D([], [], color="k", ls="-", label="mean"),
                     Line2D([], [], color="k", ls="--", label="10th percentile")]
-        ax.legend(handles=handles, fontsize=6, ncol=2, frameon=False)
+        # below the panel, so that no curve hides behind it
+        ax.legend(handles=handles, fontsize=7, ncol=3, frameon=False, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.14), handlelength=2.2, columnspacing=1.0)
     fig.suptitle(data.title, fontsize=10)
     fig.tight_layout()
     return write_figure(fig, data, out_dir, formats)
