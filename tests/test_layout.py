@@ -37,7 +37,6 @@ LONG_MODULES = {
     # grew past the limit with the own channels and the UPA (issue 19): to split
     "model/limits.py": "array limits and checks (495 lines at the move into model/)",
     "model/scenario_file.py": "the scenario file: parsing, validation, channel files (445 lines at the move)",
-    "model/channel.py": "arrays and channels, ULA and UPA (400 lines at the move)",
 }
 
 #: Subpackages from the bottom layer to the top; each imports only from itself and those before it.

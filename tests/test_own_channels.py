@@ -13,7 +13,8 @@ import scipy.io
 
 import nfkg
 from nfkg import Scenario, ULA, evaluate, load_scenario
-from nfkg.model.scenario_file import MAX_CHANNEL_FILE_BYTES, ScenarioError, read_channels
+from nfkg.model.channel_file import MAX_CHANNEL_FILE_BYTES, read_channels
+from nfkg.model.scenario_file import ScenarioError
 from nfkg.protocol.keygen import keygen
 from nfkg.protocol.probing import probe
 
@@ -205,7 +206,7 @@ def test_scenario_file_errors(geo_file_pair, toml, arrays, words):
 
 
 def test_channel_file_size_guard(tmp_path, monkeypatch):
-    import nfkg.model.scenario_file as sf
+    import nfkg.model.channel_file as sf
 
     f = np.ones((2, 64), complex)
     np.savez_compressed(tmp_path / "c.npz", f=f, h=f)

@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .channel import ULA
-from .limits import (LimitError, check, check_array, check_channels, check_clearance, check_count,
-                     check_ula, check_watts, numbers)
+from .channel_file import check_channels
+from .limits import LimitError, check, check_array, check_clearance, check_count, check_ula, check_watts, numbers
 from .units import dbm_2_watt
 
 __all__ = ["Scenario", "require_scenario"]

@@ -25,7 +25,7 @@ plane, and each node may carry an elevation ``el`` [rad] (default 0)::
 
 One's own channels replace the positions: ``channels`` names a ``.npz`` (numpy) or
 ``.mat`` (MATLAB up to v7) file, relative to the scenario file, holding arrays ``f``
-(users) and ``h`` (Eves) of shape ``(K, N)`` (:func:`read_channels`); ``antennas``
+(users) and ``h`` (Eves) of shape ``(K, N)`` (:func:`nfkg.model.channel_file.read_channels`); ``antennas``
 then comes from the arrays and ``users``/``eves`` are optional (for information)::
 
     channels = "measured.npz"
@@ -95,6 +95,7 @@ from pydantic_core import PydanticCustomError
 
 from . import limits
 from .channel import ULA
+from .channel_file import read_channels
 from .limits import LIMITS, LimitError
 from .scenario import Scenario
 
@@ -109,8 +110,6 @@ __all__ = [
     "load_config",
     "parse_scenario",
     "load_scenario",
-    "MAX_CHANNEL_FILE_BYTES",
-    "read_channels",
 ]
 
 #: Accepted range [dBm] of the transmit powers ``pt_dbm`` and ``ue_dbm`` (from :data:`nfkg.model.limits.LIMITS`).
@@ -170,137 +169,6 @@ def read_limited(path: str | os.PathLike, limit: int = MAX_FILE_BYTES, what: str
     if len(raw) > limit:
         raise FileTooLarge(f"larger than {limit / 2**20:g} MiB ({limit:,} bytes), the most {what} may hold")
     return raw
-
-
-# --------------------------------------------------------------------------- channel files
-#: Most bytes of a channel file and of each array in it (160 MiB: the largest valid pair,
-#: 64 users x 65,536 antennas of complex128 for ``f`` and ``h``, is 128 MiB).
-MAX_CHANNEL_FILE_BYTES = 160 * 2**20
-
-_CHANNEL_CACHE: dict[tuple, tuple] = {}
-
-
-def _column_hint(shape: tuple) -> str:
-    if len(shape) == 2 and shape[0] > shape[1]:
-        return " (one row per node: a file holds (K, N) arrays; transpose column vectors)"
-    return ""
-
-
-def _npz_arrays(path: str) -> dict:
-    import zipfile
-
-    import numpy as np
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            sizes = {info.filename: info.file_size for info in zf.infolist()}
-    except zipfile.BadZipFile:
-        raise ValueError("not a .npz file (numpy.savez / savez_compressed writes them)") from None
-    out = {}
-    with np.load(path, allow_pickle=False) as data:
-        for name in ("f", "h"):
-            if name not in data.files:
-                raise ValueError(f"has no array {name!r} (it holds {', '.join(map(repr, data.files)) or 'none'}); "
-                                 f"a channel file holds f (users) and h (Eves), each (K, N)")
-            if sizes.get(f"{name}.npy", 0) > MAX_CHANNEL_FILE_BYTES:
-                raise ValueError(f"array {name!r} is larger than {MAX_CHANNEL_FILE_BYTES / 2**20:g} MiB uncompressed, "
-                                 f"the most a channel file may hold")
-            try:
-                out[name] = data[name]
-            except ValueError as e:  # object arrays (pickles) are refused
-                raise ValueError(f"array {name!r} cannot be read without pickle ({_one_line(str(e))})") from None
-    return out
-
-
-def _mat_arrays(path: str) -> dict:
-    import scipy.io
-
-    try:
-        listed = {name: (shape, cls) for name, shape, cls in scipy.io.whosmat(path)}
-    except NotImplementedError:
-        raise ValueError("MATLAB v7.3 (HDF5) files are not read; save with save(..., '-v7')") from None
-    except Exception as e:  # scipy raises several types for a file that is not MATLAB's
-        raise ValueError(f"not a MATLAB .mat file ({_one_line(str(e)) or type(e).__name__})") from None
-    for name in ("f", "h"):
-        if name not in listed:
-            raise ValueError(f"has no variable {name!r} (it holds {', '.join(map(repr, listed)) or 'none'}); "
-                             f"a channel file holds f (users) and h (Eves), each (K, N)")
-        shape, cls = listed[name]
-        if cls not in ("double", "single", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                       "uint64"):
-            raise ValueError(f"variable {name!r} must be a numeric matrix (got a MATLAB {cls})")
-        if len(shape) != 2:
-            raise ValueError(f"{name}: must have shape (K, N) (got {tuple(shape)})")
-        if 16 * shape[0] * shape[1] > MAX_CHANNEL_FILE_BYTES:
-            raise ValueError(f"{name}: shape {tuple(shape)} is larger than {MAX_CHANNEL_FILE_BYTES / 2**20:g} MiB, "
-                             f"the most a channel file may hold")
-    return scipy.io.loadmat(path, variable_names=["f", "h"])
-
-
-def read_channels(path: str | os.PathLike):
-    """The channel arrays ``f`` (users) and ``h`` (Eves) of a ``.npz`` or ``.mat`` file.
-
-    A channel file holds two arrays named ``f`` and ``h``, each of shape ``(K, N)``:
-    row k is the N antenna gains of user k (``f``) or of Eve k (``h``), complex (real
-    accepted). ``.npz`` files are read with :func:`numpy.load` (no pickle), ``.mat``
-    files (MATLAB up to v7, not the HDF5-based v7.3) with :func:`scipy.io.loadmat`.
-    Other arrays in the file (metadata) are ignored. A file, and each array in it,
-    is at most :data:`MAX_CHANNEL_FILE_BYTES`. Files are cached by path, size and
-    modification time (a sweep reads its channel file once).
-
-    Returns
-    -------
-    f, h : ndarray of complex128, shape ``(K, N)``
-        Read-only, checked by :func:`nfkg.model.limits.check_channels`.
-
-    Raises
-    ------
-    ValueError
-        One line: what is wrong with the file or which array (``f``, ``h[0]`` ...).
-    """
-    import numpy as np
-
-    name = os.fspath(path)
-    try:
-        st = os.stat(name)
-    except FileNotFoundError:
-        raise ValueError("no such file") from None
-    except OSError as e:
-        raise ValueError(f"cannot read the file ({e.strerror or e})") from None
-    if os.path.isdir(name):
-        raise ValueError("is a directory, not a channel file")
-    if st.st_size > MAX_CHANNEL_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_CHANNEL_FILE_BYTES / 2**20:g} MiB ({MAX_CHANNEL_FILE_BYTES:,} bytes), "
-                         f"the most a channel file may hold")
-    key = (os.path.abspath(name), st.st_size, st.st_mtime_ns)
-    if key in _CHANNEL_CACHE:
-        return _CHANNEL_CACHE[key]
-    suffix = os.path.splitext(name)[1].lower()
-    try:
-        if suffix == ".npz":
-            arrays = _npz_arrays(name)
-        elif suffix == ".mat":
-            arrays = _mat_arrays(name)
-        else:
-            raise ValueError(f"must be a .npz or a .mat file (got {suffix or 'no extension'})")
-    except PermissionError:
-        raise ValueError("permission denied") from None
-    except OSError as e:
-        raise ValueError(f"cannot read the file ({e.strerror or e})") from None
-    for arr_name in ("f", "h"):
-        shape = np.shape(arrays[arr_name])
-        if len(shape) != 2:
-            raise ValueError(f"{arr_name}: must have shape (K, N), one row per node (got {shape})")
-    try:
-        f, h, _ = limits.check_channels(arrays["f"], arrays["h"])
-    except LimitError as e:
-        raise ValueError(str(e) + _column_hint(np.shape(arrays["f"]))) from None
-    f.setflags(write=False)
-    h.setflags(write=False)
-    if len(_CHANNEL_CACHE) >= 4:
-        _CHANNEL_CACHE.pop(next(iter(_CHANNEL_CACHE)))
-    _CHANNEL_CACHE[key] = (f, h)
-    return f, h
 
 
 # --------------------------------------------------------------------------- validators
