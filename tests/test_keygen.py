@@ -213,3 +213,31 @@ def test_low_kdr_codes_are_built_issue_case(quantizer):
         u = res.users[0]
         assert u.keys_match and u.blocks >= 1                   # no exception; a failed decode is counted
         assert (u.failed_blocks == 0) == ("discarded" not in u.status)
+
+
+def test_parallel_users_give_the_same_keys():
+    """Users in threads or one after the other: the same keys and records (each user's codes, tags
+    and hashes come from the seed alone)."""
+    s = _scen(0.02, 20.0)
+    one = kg.keygen(s, "svd-opt", rounds=6000, seed=4, workers=1)
+    two = kg.keygen(s, "svd-opt", rounds=6000, seed=4, workers=2)
+    for a, b in zip(one.users, two.users):
+        assert a.key_sha256 == b.key_sha256 and a.key_bits > 0
+        assert a.levels == b.levels
+    with pytest.raises(ValueError, match="workers"):
+        kg.keygen(s, "svd-opt", rounds=100, seed=4, workers=0)
+
+
+def test_tail_test_against_monte_carlo():
+    """P(|e + delta| > 4.5) of _tail_rate against a Monte Carlo of the Gaussian residual plus the
+    cell's uniform offset; _heavy accepts Gaussian counts and flags svd-mf-like ones."""
+    rng = np.random.default_rng(0)
+    n, step = 4_000_000, 0.4
+    r = rng.standard_normal(n) + (rng.random(n) - 0.5) * step
+    mc = float(np.mean(np.abs(r) > kg.TAIL_TEST))
+    p = kg._tail_rate(step)
+    assert mc == pytest.approx(p, rel=5 * math.sqrt(1 / (n * p)))
+    expected = 2e5 * p                                  # two blocks of 10^5 samples
+    assert not kg._heavy(int(round(expected)), expected)
+    assert not kg._heavy(int(expected + 3 * math.sqrt(expected)), expected)
+    assert kg._heavy(int(2e5 * 1e-4), expected)         # svd-mf: P(|r| > 4.5) about 1e-4

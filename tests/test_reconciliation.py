@@ -438,3 +438,52 @@ def test_decoder_validation():
         reconcile(a, b, 0.1, seed=0, adapt="puncture")
     with pytest.raises(ValueError, match="f_growth"):
         reconcile(a, b, 0.1, seed=0, f_growth=0.5)
+
+
+def test_shuffled_schedule_decodes_in_fewer_iterations():
+    """Group-shuffled BP reaches the same word as flooding, in fewer iterations (same code, same input)."""
+    n, h = 20_000, 0.3
+    a, b, p = _soft_pair(n, h, seed=21)
+    code = make_code(n, int(1.12 * n * h), seed=2, column_weight=degree_profile(h, soft=True))
+    s = code.syndrome(a)
+    target = s ^ code.syndrome(b)
+    ch = np.clip(p, rec._P_FLOOR, 0.5)
+    llr = np.log1p(-ch) - np.log(ch)
+    g = rec._Graph(code.H)
+    e_flood, ok_f, it_f, _ = rec._bp_numpy(g, target, llr, 200, "product_sum", 0.75)
+    e_shuf, ok_s, it_s, _ = rec._bp_shuffled(g, target, llr, 200, "product_sum", 0.75)
+    assert ok_f and ok_s
+    np.testing.assert_array_equal(b ^ e_flood, a)
+    np.testing.assert_array_equal(b ^ e_shuf, a)
+    assert it_s < it_f
+    r = reconcile(a, b, p, seed=3, f_step=0.01, f_growth=1.05, f_max=3.0, schedule="shuffled")
+    assert r.success and 1.0 < r.f <= 1.15, r.message
+    np.testing.assert_array_equal(r.bits, a)
+    x = decode(r.code, r.code.syndrome(a), b, p, schedule="shuffled", patience=10)
+    np.testing.assert_array_equal(x, a)
+    with pytest.raises(ValueError, match="shuffled"):
+        reconcile(a, b, p, seed=3, schedule="shuffled", decoder="ldpc")
+
+
+def test_schedule_grid_and_step_floor():
+    """Sizes on the geometric grid, at least floor n rows apart; both only ever add rows."""
+    n, h = 100_000, 0.006
+    plain = rec._schedule(n, h, 1.05, 0.01, 3.0, 1.05)
+    floored = rec._schedule(n, h, 1.05, 0.01, 3.0, 1.05, floor=5e-4)
+    assert len(floored) < len(plain) and floored[0] == plain[0]
+    assert all(b - a >= 50 for a, b in zip(floored, floored[1:]))
+    assert set(floored) <= set(plain)                 # the same f grid, fewer stops
+    grid = rec._schedule(n, 0.4, 1.03, 0.01, 3.0, 1.05, grid=0.002)
+    exact = rec._schedule(n, 0.4, 1.03, 0.01, 3.0, 1.05)
+    for g_, e_ in zip(grid[:-1], exact):             # the last size is n: disclosure
+        assert e_ <= g_ <= math.ceil(e_ * 1.002) + 1
+        j = round(math.log(g_) / math.log(1.002))
+        assert g_ in (math.ceil(1.002 ** j), math.ceil(1.002 ** (j + 1)), math.ceil(1.002 ** (j - 1)))
+    # two blocks of close entropy ask for the same first size: the cached code is reused
+    assert rec._schedule(n, 0.4001, 1.03, 0.01, 3.0, grid=0.002)[0] == rec._schedule(n, 0.4003, 1.03, 0.01, 3.0,
+                                                                                  grid=0.002)[0]
+    a, b = _pair(1000, 0.05, seed=1)
+    with pytest.raises(ValueError, match="size_grid"):
+        reconcile(a, b, 0.05, seed=0, size_grid=1.5)
+    with pytest.raises(ValueError, match="step_floor"):
+        reconcile(a, b, 0.05, seed=0, step_floor=-0.1)

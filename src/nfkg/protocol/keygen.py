@@ -64,7 +64,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .amplification import TAG_BITS, confirmation_tag, key_length, toeplitz_hash
+from .amplification import TAG_BITS, confirmation_tag, key_length, toeplitz_hash_many
 from .bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation,
                      gaussian_one_way_bs, gaussian_one_way_user)
 from .quantization import kdr as kdr_of, multi_bit, one_bit
@@ -86,8 +86,18 @@ BLOCK_BITS = 100_000
 #: information implies (its posteriors are slightly over-confident: z_a is a scale mixture).
 F_MAX = 3.0
 #: Rate schedule of :func:`nfkg.protocol.reconciliation.reconcile` in the protocol: the first syndrome
-#: is 1.25 times the soft-information entropy and each failed attempt (50 BP iterations) adds 0.1.
-RECONCILE_OPTIONS = {"f_start": 1.25, "f_step": 0.1, "f_max": F_MAX, "max_iter": 50}
+#: at ``'auto'`` (1.03-1.05 times the soft-information entropy), each failed attempt adds 0.01,
+#: growing by 5 % per attempt but at least 5e-4 n rows (low-entropy levels), and belief
+#: propagation continues from its messages (at most 100 group-shuffled iterations per attempt);
+#: sizes on a 0.2 % grid so that blocks reuse codes.
+RECONCILE_OPTIONS = {"f_start": "auto", "f_step": 0.01, "f_growth": 1.05, "f_max": F_MAX, "max_iter": 100,
+                     "schedule": "shuffled", "size_grid": 0.002, "step_floor": 0.0005}
+#: Multilevel: a coded level of the next block starts this far below the median f at which it
+#: decoded in the (up to 5) previous blocks, but not below ``'auto'``: fewer failed attempts.
+F_BACKOFF = 0.015
+#: Multilevel: residuals beyond this many conditional standard deviations decide the decoder's
+#: model of its coarse levels (:func:`_tail_rate`).
+TAIL_TEST = 4.5
 #: Largest privacy-amplification input per Toeplitz hash [bits] (:func:`_amplify`).
 PA_BITS = 1 << 21
 
@@ -247,6 +257,24 @@ def _length(plan: _Plan, n_sym: int, leaked: int, eps_pa: float, eps_smooth: flo
     return key_length(n_sym, plan.h_eve, leaked, eps_pa, eps_smooth, 2 ** plan.bits, method == "aep")
 
 
+#: Most users processed at once by default (threads).
+MAX_WORKERS = 4
+#: Probings from which users are processed in parallel by default (below, threads cost more
+#: than they save).
+PARALLEL_ROUNDS = 50_000
+
+
+def _workers(workers: int | None, rounds: int) -> int:
+    if workers is None:
+        import os
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, min(MAX_WORKERS, cores)) if rounds >= PARALLEL_ROUNDS else 1
+    if int(workers) < 1:
+        raise ValueError(f"workers: must be at least 1, got {workers}")
+    return int(workers)
+
+
 def _fraction(x: float, bound: float) -> float | None:
     return float(x / bound) if bound > 1e-12 else None
 
@@ -287,7 +315,7 @@ def _kdrs(plan, z_ref, z_side, z_eve, c, quantizer) -> tuple[float, float]:
 def _binary_blocks(plan, z_ref, z_side, z_eve, c, quantizer, seed, k, block_bits):
     """One-bit / multi-bit: (kept ref bits, kept decoder bits, kept Eve bits, leak kept, leak all,
     syndrome bits, blocks, failed, kdr, eve_kdr, efficiency)."""
-    from .reconciliation import decode, reconcile
+    from .reconciliation import binary_entropy, decode, reconcile
 
     b, ref, side = plan.bits, plan.ref, plan.side
     c_rr, c_ss, c_ee = (float(c[i, i].real) for i in (ref, side, 2))
@@ -305,8 +333,10 @@ def _binary_blocks(plan, z_ref, z_side, z_eve, c, quantizer, seed, k, block_bits
     edges = _block_edges(n, blk)
     kept = []
     leaked_all = syndrome_all = failed = 0
+    code_seed = _int_seed(_seed(seed, 1, k))           # one public code family per user
+    dec = {key: RECONCILE_OPTIONS[key] for key in ("max_iter", "schedule") if key in RECONCILE_OPTIONS}
     for i, (s0, s1) in enumerate(edges):
-        rec = reconcile(x_r[s0:s1], x_s[s0:s1], pe_s[s0:s1], _int_seed(_seed(seed, 1, k, i)), **RECONCILE_OPTIONS)
+        rec = reconcile(x_r[s0:s1], x_s[s0:s1], pe_s[s0:s1], code_seed, **RECONCILE_OPTIONS)
         tag_seed = _seed(seed, 2, k, i)
         ok = bool(rec.success) and confirmation_tag(x_r[s0:s1], tag_seed) == confirmation_tag(rec.bits, tag_seed)
         leak = int(rec.leaked_bits) + TAG_BITS
@@ -315,19 +345,49 @@ def _binary_blocks(plan, z_ref, z_side, z_eve, c, quantizer, seed, k, block_bits
         if not ok:
             failed += 1
             continue
-        kept.append(_Kept(x_r[s0:s1], rec.bits,
-                          decode(rec.code, rec.code.syndrome(x_r[s0:s1]), x_e[s0:s1], pe_e[s0:s1]),
-                          (s1 - s0) // b, leak))
+        # Eve decodes with the public syndrome where it is at least her Slepian-Wolf rate
+        # (below it no decoder recovers the block; her MAP bits stand)
+        eve = x_e[s0:s1]
+        if rec.code.m >= float(np.sum(binary_entropy(pe_e[s0:s1]))):
+            eve = decode(rec.code, rec.code.syndrome(x_r[s0:s1]), eve, pe_e[s0:s1], patience=20, **dec)
+        kept.append(_Kept(x_r[s0:s1], rec.bits, eve, (s1 - s0) // b, leak))
     kdr_map = float(np.mean(x_r != x_s)) if n else 0.0
     eff = syndrome_all / (n * _h2(kdr_map)) if n and _h2(kdr_map) > 0 else None
     return kept, leaked_all, len(edges), failed, eff, []
 
 
+def _tail_rate(step: float, t: float = TAIL_TEST) -> float:
+    r"""P(|r| > t) for the residual :math:`r = e + \delta` of a reference cell's centre from the
+    decoder's conditional mean in conditional standard deviations, :math:`e \sim \mathcal N(0, 1)`
+    (the model) and :math:`\delta` uniform on :math:`\pm` ``step``/2 (the cell)."""
+    from scipy.special import ndtr
+
+    d = (np.arange(2000) + 0.5) / 2000 * step - step / 2
+    return float(np.mean(ndtr(-(t - d)) + ndtr(-(t + d))))
+
+
+def _heavy(count: int, expected: float) -> bool:
+    """More residuals beyond :data:`TAIL_TEST` than the Gaussian model allows (4 sigma, Poisson)."""
+    return count > expected + 4.0 * math.sqrt(expected) + 2.0
+
+
 def _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits):
-    """Multilevel: the index strings (as bits, b per sample) of the kept blocks, and the record."""
+    """Multilevel: the index strings (as bits, b per sample) of the kept blocks, and the record.
+
+    The decoder's posteriors of the coarse levels (model entropy below
+    :data:`nfkg.protocol.multilevel.TAIL_H`) are the robust mixture :data:`~nfkg.protocol.multilevel.TAIL` for the
+    first block; from then on the decoder, which holds the reconciled reference of every kept
+    block and its own measurement, counts the residuals beyond :data:`TAIL_TEST` conditional
+    standard deviations and keeps the mixture only where they are more than the Gaussian model
+    allows (:func:`_heavy`): svd-mf's :math:`z_a` is a strong Gaussian scale mixture, svd-opt's and
+    svd-pa's residuals are Gaussian, for which the mixture doubles the coarse levels' soft
+    entropy. Each coded level starts at :data:`F_BACKOFF` below the median f of its previous
+    decodes (public: the sizes sent).
+    """
     from .bounds import level_entropies
-    from .multilevel import DISCLOSE_H, eve_block, reconcile_block
+    from .multilevel import DISCLOSE_H, TAIL, TAIL_H, eve_block, reconcile_block
     from .quantization import stack_real
+    from .reconciliation import _auto_f_start
 
     quant, ref, side = plan.quant, plan.ref, plan.side
     c_rr, c_ss, c_ee = (float(c[i, i].real) for i in (ref, side, 2))
@@ -359,18 +419,37 @@ def _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits):
     def hash_bits(q):
         return ((q[:, None] >> hashed) & 1).astype(np.uint8).ravel()
 
-    stats = [{"level": i, "disclosed": 0, "coded": 0, "skipped": 0, "leaked": 0, "h_soft_bits": 0.0,
-              "bits": 0, "errors": 0} for i in range(b)]
+    stats = [{"level": i, "disclosed": 0, "coded": 0, "skipped": 0, "leaked": 0, "errors": 0, "robust_blocks": 0,
+              "_bits": 0, "_soft": 0.0, "_leak_c": 0, "_bits_c": 0, "_soft_c": 0.0, "_ce_c": 0.0} for i in range(b)]
+    code_seed = _int_seed(_seed(seed, 1, k))           # one public code family per user and level
+    p_tail = _tail_rate(quant.step / s_s)
+    tail_count, tail_n = 0, 0
+    history: dict[int, list[float]] = {}               # per level, f of its recent decodes (same model)
+    robust_prev = None
     for i, (s0, s1) in enumerate(edges):
-        out = reconcile_block(q_ref[s0:s1], mu_s[s0:s1], s_s, quant, _int_seed(_seed(seed, 1, k, i)),
-                              RECONCILE_OPTIONS, h_model)
+        robust = tail_n == 0 or _heavy(tail_count, tail_n * p_tail)
+        if robust != robust_prev:
+            history = {}                                # another posterior model: another f scale
+        robust_prev = robust
+        starts = {lv: max(float(np.median(fs[-5:])) - F_BACKOFF, _auto_f_start(float(h_model[lv]), F_MAX))
+                  for lv, fs in history.items() if fs}
+        out = reconcile_block(q_ref[s0:s1], mu_s[s0:s1], s_s, quant, code_seed, RECONCILE_OPTIONS, h_model,
+                              tail=TAIL if robust else None, f_start=starts)
         for lev in out.levels:
             st = stats[lev.level]
             st[lev.action] += 1
             st["leaked"] += lev.leaked_bits
-            st["h_soft_bits"] += lev.h * (s1 - s0)
-            st["bits"] += s1 - s0
+            st["_soft"] += lev.h * (s1 - s0)
+            st["_bits"] += s1 - s0
             st["errors"] += max(lev.errors_before, 0)
+            st["robust_blocks"] += int(robust and lev.action != "disclosed" and h_model[lev.level] < TAIL_H)
+            if lev.action == "coded":
+                st["_leak_c"] += lev.leaked_bits
+                st["_bits_c"] += s1 - s0
+                st["_soft_c"] += lev.h * (s1 - s0)
+                st["_ce_c"] += (lev.ce or 0.0) * (s1 - s0)
+                if lev.success and not lev.rec.disclosed:
+                    history.setdefault(lev.level, []).append(float(lev.rec.f))
         tag_seed = _seed(seed, 2, k, i)
         ok = out.success and confirmation_tag(to_bits(q_ref[s0:s1]), tag_seed) == \
             confirmation_tag(to_bits(out.q_hat), tag_seed)
@@ -379,15 +458,24 @@ def _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits):
         if not ok:
             failed += 1
             continue
+        # the decoder now holds this block's reference: its residuals test the Gaussian tails
+        centre = (out.q_hat + 0.5 - quant.levels / 2) * quant.step
+        inner = (out.q_hat > 0) & (out.q_hat < quant.levels - 1)
+        tail_count += int(np.count_nonzero(np.abs(centre - mu_s[s0:s1])[inner] > TAIL_TEST * s_s))
+        tail_n += int(np.count_nonzero(inner))
         kept.append(_Kept(hash_bits(q_ref[s0:s1]), hash_bits(out.q_hat),
-                          hash_bits(eve_block(q_ref[s0:s1], mu_e[s0:s1], s_e, quant, out)), s1 - s0, leak))
+                          hash_bits(eve_block(q_ref[s0:s1], mu_e[s0:s1], s_e, quant, out, RECONCILE_OPTIONS)),
+                          s1 - s0, leak))
     levels = []
     for st, hm in zip(stats, h_model):
-        bits = st.pop("bits")
-        h_soft = st.pop("h_soft_bits")
+        bits, soft = st.pop("_bits"), st.pop("_soft")
+        leak_c, bits_c, soft_c, ce_c = st.pop("_leak_c"), st.pop("_bits_c"), st.pop("_soft_c"), st.pop("_ce_c")
         st["h_model"] = float(hm)
-        st["h_soft"] = float(h_soft / bits) if bits else None
-        st["f"] = float(st["leaked"] / (bits * hm)) if bits and st["coded"] and hm > 0 else None
+        st["h_soft"] = float(soft / bits) if bits else None
+        st["h_ce"] = float(ce_c / bits_c) if bits_c else None
+        st["f"] = float(leak_c / (bits_c * hm)) if bits_c and hm > 0 else None
+        st["f_soft"] = float(leak_c / soft_c) if soft_c > 0 else None
+        st["f_ce"] = float(leak_c / ce_c) if ce_c > 0 else None
         levels.append(st)
     eff = (sum(st["leaked"] for st in levels) / (n * plan.h_side)) if n and plan.h_side > 0 else None
     return kept, leaked_all, len(edges), failed, eff, levels
@@ -445,10 +533,13 @@ def _amplify(kept: list[_Kept], plan: _Plan, eps_pa: float, eps_smooth: float, m
             continue
         ss = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, j))
         r, s_, e = (np.concatenate([getattr(x, a) for x in seg]) for a in ("r", "s", "e"))
-        kr = toeplitz_hash(r, lj, ss)
+        same_s, same_e = np.array_equal(r, s_), np.array_equal(r, e)     # same input, same hash
+        todo = [r] + ([] if same_s else [s_]) + ([] if same_e else [e])
+        hashed = toeplitz_hash_many(todo, lj, ss)                        # one matrix, transformed once
+        kr = hashed[0]
         keys[0].append(kr)
-        keys[1].append(kr if np.array_equal(r, s_) else toeplitz_hash(s_, lj, ss))  # same input, same hash
-        keys[2].append(toeplitz_hash(e, lj, ss))
+        keys[1].append(kr if same_s else hashed[1])
+        keys[2].append(kr if same_e else hashed[-1])
     cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.uint8)  # noqa: E731
     return _Amplified(ell, ell_asym, ell_aep, cat(keys[0]), cat(keys[1]), cat(keys[2]), len(segs))
 
@@ -458,7 +549,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
            eps_pa: float = 1e-9, eps_smooth: float = 1e-9, finite_size: bool | str = "renyi",
            direction: str = "auto", step: float | None = None,
            progress: Callable[[int], None] | None = None, evaluation=None, probing=None,
-           **options) -> KeygenResult:
+           workers: int | None = None, **options) -> KeygenResult:
     r"""Run probing, quantisation, reconciliation, confirmation and amplification for every user.
 
     Parameters
@@ -497,6 +588,11 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
         A :class:`~nfkg.schemes.precoding.Evaluation` of this scenario and scheme and a
         :class:`~nfkg.protocol.probing.Probing` drawn from it, to reuse (e.g. several quantisers on the
         same probings); by default both are computed here.
+    workers : int, optional
+        Users processed at once, in threads (default: one per CPU core, at most
+        :data:`MAX_WORKERS`, from :data:`PARALLEL_ROUNDS` probings on; 1 below). Users are
+        independent (their own codes, tags and hashes from the seed): the result does not depend
+        on it.
 
     Returns
     -------
@@ -522,6 +618,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
     step = STEP if step is None else float(step)
     if not (math.isfinite(step) and step > 0):
         raise ValueError(f"step: must be a positive number of conditional standard deviations, got {step}")
+    _workers(workers, int(rounds))
     ev = evaluate(scenario, scheme, shaping, **options) if evaluation is None else evaluation
     p = probe(scenario, ev.result, rounds=rounds, seed=_int_seed(_seed(seed, 0))) if probing is None else probing
     rounds = p.rounds
@@ -529,8 +626,8 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
         progress(1)
     g_bs = np.atleast_1d(gaussian_one_way_bs(ev.cov))
     g_user = np.atleast_1d(gaussian_one_way_user(ev.cov))
-    users = []
-    for k in range(scenario.n_users):
+
+    def one_user(k: int) -> UserKey:
         c = ev.cov[k]
         if direction == "auto":
             plans = [_plan(c, d, quantizer, b, step) for d in ("bs", "user")]
@@ -547,7 +644,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
         kdr, eve_kdr = _kdrs(plan, z_ref, z_side, z_eve, c, quantizer)
         ideal_leak = int(math.ceil(n_sym * plan.h_side))
         if _length(plan, n_sym, ideal_leak, eps_pa, eps_smooth, method) == 0:
-            users.append(UserKey(
+            return UserKey(
                 quantized_bits=int(n_sym * plan.bits), kdr=float(kdr), eve_kdr=float(eve_kdr), leaked_bits=0,
                 efficiency=None, key_bits=0, keys_match=True, eve_agreement=None, nist_passed="too short",
                 bits_per_probing=0.0, key_sha256=hashlib.sha256(b"").hexdigest(), blocks=0, failed_blocks=0,
@@ -555,10 +652,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
                 status=f"no key: even an ideal reconciliation from the {'BS' if plan.direction == 'bs' else 'user'} "
                        f"(leak n H(Q|side)) leaves none ({2 * (plan.h_eve - plan.h_side):.4g} bit per probing "
                        "in the model, before the finite-size and epsilon terms)",
-                key=np.zeros(0, np.uint8), **common))
-            if progress is not None:
-                progress(1)
-            continue
+                key=np.zeros(0, np.uint8), **common)
         if quantizer == "multilevel":
             parts = _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits)
         else:
@@ -574,7 +668,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
             status = "no key: the leak and the finite-size term exceed Eve's uncertainty"
         else:
             status = "ok"
-        users.append(UserKey(
+        return UserKey(
             quantized_bits=int(n_sym * plan.bits), kdr=float(kdr), eve_kdr=float(eve_kdr),
             leaked_bits=int(leaked_all), efficiency=None if eff is None else float(eff), key_bits=int(ell),
             keys_match=bool(np.array_equal(key_r, key_s)),
@@ -585,9 +679,23 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
             status=status, fraction_of_skr=_fraction(rate, float(ev.skr[k])),
             fraction_of_one_way_bs=_fraction(rate, float(g_bs[k])),
             fraction_of_one_way_user=_fraction(rate, float(g_user[k])),
-            fraction_of_bound=_fraction(rate, plan.bound), levels=levels, key=key_r, **common))
-        if progress is not None:
-            progress(1)
+            fraction_of_bound=_fraction(rate, plan.bound), levels=levels, key=key_r, **common)
+
+    users = []
+    n_workers = min(scenario.n_users, _workers(workers, rounds))
+    if n_workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_workers) as pool:     # numpy, scipy and BLAS release the GIL
+            for user in pool.map(one_user, range(scenario.n_users)):
+                users.append(user)
+                if progress is not None:
+                    progress(1)
+    else:
+        for k in range(scenario.n_users):
+            users.append(one_user(k))
+            if progress is not None:
+                progress(1)
     params = {"direction": direction, "block_bits": int(block_bits), "eps_pa": eps_pa, "eps_smooth": eps_smooth,
               "finite_size": method, "n_ant": scenario.n_ant, "n_users": scenario.n_users}
     if quantizer == "multi-bit":

@@ -168,19 +168,29 @@ def design_quantizer(rho_side: float, sigma: float, step: float = STEP) -> Unifo
 
 
 def _cell_prob(q: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantizer) -> np.ndarray:
-    """P(cell q) under N(mu, s^2) (normalised units), 0 outside [0, L); tails without cancellation."""
+    r"""P(cell q) under N(mu, s^2) (normalised units), 0 outside [0, L).
+
+    A difference of two normal CDFs, each from the tail on its own side of the mean
+    (:math:`\Phi(z) = 1 - \Phi(-z)`): a cell's mass keeps full relative precision wherever
+    both of its edges lie on one side of the mean, and an absolute error below 1e-16 where
+    they straddle it (the mass is then at least :math:`\Phi(-\Delta/s)`-sized)."""
     from scipy.special import ndtr
 
     L, d = quant.levels, quant.step
     lo = np.where(q <= 0, -np.inf, (q - L / 2) * d)
     hi = np.where(q >= L - 1, np.inf, (q + 1 - L / 2) * d)
     za, zb = (lo - mu) / s, (hi - mu) / s
-    p = np.where(za > 0, ndtr(-za) - ndtr(-zb), ndtr(zb) - ndtr(za))
+    right = za > 0                                   # the whole cell above the mean: upper tails
+    np.negative(za, out=za, where=right)
+    np.negative(zb, out=zb, where=right)
+    fa, fb = ndtr(za), ndtr(zb)
+    p = np.where(right, fa - fb, fb - fa)
     return np.where((q >= 0) & (q < L), p, 0.0)
 
 
 def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: int,
-                     quant: UniformQuantizer, tail: tuple[float, float] | None = None) -> np.ndarray:
+                     quant: UniformQuantizer, tail: tuple[float, float] | None = None,
+                     known: int | None = None) -> np.ndarray:
     r""":math:`P(B_i = 1 \mid \mu, B_0..B_{i-1})` for each sample (multistage decoding).
 
     Parameters
@@ -197,36 +207,46 @@ def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: 
     tail : (eps, kappa), optional
         Posteriors of the mixture :math:`(1-\epsilon)\mathcal N(\mu, s^2) + \epsilon\mathcal N(\mu, \kappa^2 s^2)`
         instead of the Gaussian (:data:`TAIL` for the legitimate decoder: see the module notes).
+    known : int, optional
+        How many of the lowest levels ``lower`` fixes, :math:`j \le i` (default :math:`i`): the
+        levels :math:`j..i-1` are then summed over (Eve, after a level she could not decode).
 
     Returns
     -------
     ndarray ``(n,)``: the probabilities. Candidates are the cells :math:`q \equiv` ``lower``
-    :math:`\pmod{2^i}` within :math:`\pm 8s` of :math:`\mu`; when their spacing
-    :math:`2^i\Delta` is below :math:`s/4` the level is uniform to double precision
-    (Poisson summation: the deviation is about :math:`2e^{-2\pi^2 (s/2^{i+1}\Delta)^2}`) and 1/2 is
-    returned.
+    :math:`\pmod{2^j}` within :math:`\pm 8s` of :math:`\mu`; when the spacing
+    :math:`2^{i}\Delta` of the cells of one value of :math:`B_i` is below :math:`s/4` the
+    level is uniform to double precision (Poisson summation: the deviation is about
+    :math:`2e^{-2\pi^2 (s/2^{i+1}\Delta)^2}`) and 1/2 is returned.
     """
     mu = np.asarray(mu, float)
     n = mu.size
     i = int(level)
-    period = (1 << i) * quant.step                  # spacing of the candidate cells
-    if 2.0 * period <= s / 4.0:
+    if 2.0 * (1 << i) * quant.step <= s / 4.0:
         return np.full(n, 0.5)
+    i_known = i if known is None else min(max(int(known), 0), i)
+    period = (1 << i_known) * quant.step            # spacing of the candidate cells
     eps, kappa = (0.0, 1.0) if tail is None else (float(tail[0]), float(tail[1]))
     w = s * (kappa if eps > 0 else 1.0)             # the window covers the wider component
-    lower = np.zeros(n, np.int64) if (i == 0 or lower is None) else np.asarray(lower, np.int64)
+    lower = np.zeros(n, np.int64) if (i_known == 0 or lower is None) else \
+        np.asarray(lower, np.int64) & ((1 << i_known) - 1)
     L = quant.levels
     nk = int(math.ceil(2.0 * _WINDOW * w / period)) + 3
-    nk = min(nk, _MAX_CANDIDATES, (L >> i) + 1)
+    if nk > _MAX_CANDIDATES and i_known < i and 2.0 * period <= s / 4.0:
+        # the known levels are uniform at this resolution (Poisson summation, as above): B_i is
+        # the parity of the run of 2^i cells, i.e. level 0 of the quantiser with step 2^i Delta
+        runs = UniformQuantizer(step=(1 << i) * quant.step, bits=quant.bits - i, sigma=quant.sigma)
+        return level_posteriors(mu, s, None, 0, runs, tail)
+    nk = min(nk, _MAX_CANDIDATES, (L >> i_known) + 1)
     out = np.empty(n)
     for a in range(0, n, _CHUNK):
         m = mu[a:a + _CHUNK]
         c = lower[a:a + _CHUNK]
         # lowest candidate k: cell c + k 2^i whose upper edge is above mu - W s
         q0 = np.floor((m - _WINDOW * w) / quant.step + L / 2)
-        k0 = np.ceil((q0 - c) / (1 << i)) - 1
+        k0 = np.ceil((q0 - c) / (1 << i_known)) - 1
         k = k0[:, None] + np.arange(nk)[None, :]
-        q = (c[:, None] + k * (1 << i)).astype(np.int64)
+        q = (c[:, None] + k * (1 << i_known)).astype(np.int64)
         p = _cell_prob(q, m[:, None], s, quant)
         if eps > 0:
             p = (1.0 - eps) * p + eps * _cell_prob(q, m[:, None], kappa * s, quant)
@@ -256,6 +276,10 @@ class LevelOutcome:
     errors_before: int
     success: bool = True
     rec: object = field(default=None, repr=False)
+    #: mean :math:`-\log_2 P(\text{true bit})` under the posteriors (``None`` where none were
+    #: computed): the cross-entropy, an estimate from above of the level's true conditional
+    #: entropy when the model's Gaussian posteriors are not exact.
+    ce: float | None = None
 
 
 @dataclass
@@ -270,7 +294,7 @@ class BlockOutcome:
 
 def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantizer, seed: int,
                     options: dict, h_model: np.ndarray | None = None,
-                    tail: tuple[float, float] | None = TAIL) -> BlockOutcome:
+                    tail: tuple[float, float] | None = TAIL, f_start: dict | None = None) -> BlockOutcome:
     r"""Multistage reconciliation of one block of reference indices onto the decoder.
 
     Parameters
@@ -291,6 +315,9 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
         :data:`TAIL_H` get the robust posteriors. Default: decided on the posteriors alone.
     tail : (eps, kappa), optional
         The decoder's residual mixture for the coarse levels (:data:`TAIL`); ``None``: Gaussian.
+    f_start : dict, optional
+        Per level, the first syndrome in units of :math:`n\hat h` (overrides
+        ``options['f_start']``; e.g. just below where the previous block decoded).
 
     Returns
     -------
@@ -317,16 +344,19 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
         guess = (p1 > 0.5).astype(np.uint8)
         p_err = np.minimum(p1, 1.0 - p1)
         h = _h2_mean(p_err)
-        errs = int(np.count_nonzero(guess != truth))
+        wrong = guess != truth
+        errs = int(np.count_nonzero(wrong))
+        ce = float(np.mean(-np.log2(np.maximum(np.where(wrong, p_err, 1.0 - p_err), 1e-300))))
         if h >= DISCLOSE_H:
             bits, action, leak, succ, rec = truth, "disclosed", n, True, None
         elif float(p_err.sum()) < SKIP_ERRORS:
             bits, action, leak, succ, rec = guess, "skipped", 0, True, None
         else:
-            rec = reconcile(truth, guess, p_err, int(seed) + i, **options)
+            opts = dict(options) if not f_start or i not in f_start else {**options, "f_start": f_start[i]}
+            rec = reconcile(truth, guess, p_err, int(seed) + i, **opts)
             bits, action, leak, succ = rec.bits, "coded", int(rec.leaked_bits), bool(rec.success)
         leaked += leak
-        rec_levels.append(LevelOutcome(i, action, leak, h, errs, succ, rec))
+        rec_levels.append(LevelOutcome(i, action, leak, h, errs, succ, rec, ce))
         q_hat |= bits.astype(np.int64) << i
         if not succ:
             ok = False
@@ -335,35 +365,46 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
 
 
 def eve_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantizer,
-              outcome: BlockOutcome) -> np.ndarray:
+              outcome: BlockOutcome, options: dict | None = None) -> np.ndarray:
     r"""Eve's multistage estimate of the reference's indices from everything public.
 
     Disclosed levels are copied, coded levels decoded by belief propagation with every
     syndrome bit that was revealed for the legitimate decoder, skipped levels guessed (MAP).
-    Belief propagation is run only where the syndrome is at least as long as the Slepian-Wolf
-    rate of Eve's own posteriors, :math:`\sum_i h_2(p_i)`: below it no decoder recovers the
-    block, and her MAP bits stand (a wrong bit anywhere already makes her hashed key a coin
-    flip per bit).
+    Eve conditions each level only on the levels below it that she *knows*: disclosed, or
+    decoded onto the public syndrome, or guessed with fewer than :data:`SKIP_ERRORS` expected
+    errors; from the first level she cannot confirm on, the levels above are computed with that
+    one and every later unconfirmed one summed over (``known`` of :func:`level_posteriors`),
+    not on her wrong guesses (which would make her confidently wrong). Belief propagation is
+    run only where the syndrome is at least as long as the Slepian-Wolf rate of her own
+    posteriors, :math:`\sum_i h_2(p_i)`: below it no decoder recovers the block (its error
+    probability tends to 1), and her MAP bits stand (a wrong bit anywhere already makes her
+    hashed key a coin flip per bit). ``options`` (the legitimate decoder's keywords of
+    :func:`nfkg.protocol.reconciliation.reconcile`) give her the same decoder: schedule,
+    iterations; she stops when the unsatisfied checks stop falling, as it does.
     """
     from .reconciliation import decode
 
+    opts = dict(options or {})
+    dec = {k: opts[k] for k in ("max_iter", "bp_method", "ms_scaling_factor", "schedule", "decoder") if k in opts}
     n = q_ref.size
     q_e = np.zeros(n, np.int64)
+    known = 0                          # Eve knows levels 0..known-1
     for lev in outcome.levels:
         i = lev.level
         truth = quant.level_bits(q_ref, i)
         if lev.action == "disclosed":
-            bits = truth
+            bits, sure = truth, True
         else:
-            p1 = level_posteriors(mu, s, q_e & ((1 << i) - 1), i, quant)
+            p1 = level_posteriors(mu, s, q_e, i, quant, known=known)
             guess = (p1 > 0.5).astype(np.uint8)
             p_err = np.minimum(p1, 1.0 - p1)
             code = None if lev.action != "coded" else lev.rec.code
-            # below the Slepian-Wolf rate of her own soft information no decoder recovers the
-            # block (its error probability tends to 1): belief propagation is tried only above it
+            bits, sure = guess, lev.action == "skipped" and float(p_err.sum()) < SKIP_ERRORS
             if code is not None and code.m >= _h2_mean(p_err) * n:
-                bits = decode(code, code.syndrome(truth), guess, p_err)
-            else:
-                bits = guess
+                syn = code.syndrome(truth)
+                bits = decode(code, syn, guess, p_err, patience=20, **dec)
+                sure = bool(np.array_equal(code.syndrome(bits), syn))
         q_e |= np.asarray(bits, np.int64) << i
+        if sure and known == i:
+            known = i + 1
     return q_e
