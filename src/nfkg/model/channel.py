@@ -469,7 +469,7 @@ class ULA:
         """Near-field channels ``(..., N)`` of nodes at ``(r, psi)`` or ``(r, psi, el)``.
 
         A ULA with ``el`` absent (or all zero) uses :func:`near_field_channel`; a planar
-        array, or a node off the x-y plane, :func:`planar_near_field_channel`.
+        array, or a node off the x-y plane, :func:`~nfkg.model.planar.planar_near_field_channel`.
         """
         if int(self.rows) == 1 and (el is None or not np.any(np.asarray(el))):
             return near_field_channel(r, psi, self.n_ant, self.wavelength, self.spacing,

@@ -590,7 +590,7 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
         same probings); by default both are computed here.
     workers : int, optional
         Users processed at once, in threads (default: one per CPU core, at most
-        :data:`MAX_WORKERS`, from :data:`PARALLEL_ROUNDS` probings on; 1 below). Users are
+        ``MAX_WORKERS``, from ``PARALLEL_ROUNDS`` probings on; 1 below). Users are
         independent (their own codes, tags and hashes from the seed): the result does not depend
         on it.
 

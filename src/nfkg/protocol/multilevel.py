@@ -87,7 +87,7 @@ SKIP_ERRORS = 1e-4
 TAIL_H = 0.05
 #: The legitimate decoder's residual model: a mixture (1 - eps) N(0, s^2) + eps N(0, (kappa s)^2).
 #: z_a is a Gaussian scale mixture, so the reference given the other side has heavier tails
-#: than the Gaussian model's (svd-mf on J5: P(|e| > 4s) = 4.5e-4 and P(|e| > 5s) = 2.8e-5 against
+#: than the Gaussian model's (svd-mf on J5: ``P(|e| > 4s)`` = 4.5e-4 and ``P(|e| > 5s)`` = 2.8e-5 against
 #: 6.3e-5 and 5.7e-7); posteriors that ignore it are over-confident exactly where the coarse
 #: levels' rare errors are, and belief propagation then cannot correct them. This mixture
 #: matches those tails (4.4e-4, 4.3e-5) and costs little where the tails are Gaussian.
@@ -312,7 +312,7 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
     h_model : ndarray ``(b,)``, optional
         The model's level entropies (:func:`nfkg.protocol.bounds.level_entropies`): levels at or above
         :data:`DISCLOSE_H` are disclosed without computing posteriors, and levels below
-        :data:`TAIL_H` get the robust posteriors. Default: decided on the posteriors alone.
+        ``TAIL_H`` get the robust posteriors. Default: decided on the posteriors alone.
     tail : (eps, kappa), optional
         The decoder's residual mixture for the coarse levels (:data:`TAIL`); ``None``: Gaussian.
     f_start : dict, optional

@@ -42,7 +42,7 @@ The edge cases:
   result is ``success`` with ``leaked_bits = 0`` and a code with no rows. As always, key
   confirmation (a hash of the corrected block) must follow; it is the only check then.
 * Tiny :math:`\hat H`: at least one row (one row is the parity of the whole block).
-* :math:`m_k \ge n`: the BS discloses :math:`x_a` instead (:attr:`Reconciled.disclosed`,
+* :math:`m_k \ge n`: the BS discloses :math:`x_a` instead (``Reconciled.disclosed``,
   ``leaked_bits = n`` whatever was sent before, since everything sent is a function of
   :math:`x_a`; the code is the identity). With :math:`p_i = 0.5` everywhere
   (:math:`\hat H = 1`) the first message is the disclosure, :math:`f = 1`; in general
@@ -197,7 +197,7 @@ def efficiency(leaked_bits: ArrayLike, n: ArrayLike, kdr: ArrayLike) -> np.ndarr
     Parameters
     ----------
     leaked_bits : array_like
-        Bits disclosed, :attr:`Reconciled.leaked_bits`.
+        Bits disclosed, ``Reconciled.leaked_bits``.
     n : array_like
         Block length [bits].
     kdr : array_like
@@ -580,7 +580,7 @@ def make_code(n: int, m: int, seed: int, column_weight: int | Mapping[int, float
     that would repeat an edge is not made; path edges stay), which keeps all row and column
     degrees, until none is left. Where 4-cycles are many (dense high-rate codes: h < 0.1 at
     :math:`n = 10^5`) they are left: removing them took up to 6 s and changed no measured
-    efficiency at :math:`n = 10^5`. Progressive edge growth (PEG, Hu et al. 2005 [3]_)
+    efficiency at :math:`n = 10^5`. Progressive edge growth (PEG, Hu, Eleftheriou and Arnold 2005)
     maximises the local girth further but costs a breadth-first search per edge, minutes in
     pure Python at these lengths. :math:`n = 10^5` takes 0.05-2 s.
 
@@ -1077,7 +1077,7 @@ def decode(code: LdpcCode, syndrome: ArrayLike, bits: ArrayLike, p_err: ArrayLik
     ``bits`` with error probabilities ``p_err`` (e.g. Eve running the public protocol).
 
     A code without rows (nothing was sent) returns ``bits``; the identity code of a disclosed
-    block (:attr:`Reconciled.disclosed`) returns the syndrome, which is then ``x_a`` itself.
+    block (``Reconciled.disclosed``) returns the syndrome, which is then ``x_a`` itself.
     ``decoder`` and ``schedule`` as in :func:`reconcile`; ``patience > 0`` (numpy decoder) stops
     when the number of unsatisfied checks has not reached a new minimum for that many
     iterations.
