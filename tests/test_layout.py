@@ -34,7 +34,6 @@ LONG_MODULES = {
     "protocol/bounds.py": "one-way and quantiser bounds, finite-size key length: to split",
     "protocol/keygen.py": "the keygen pipeline: to split",
     # grew past the limit with the own channels and the UPA (issue 19): to split
-    "model/limits.py": "array limits and checks (495 lines at the move into model/)",
     "model/scenario_file.py": "the scenario file: parsing, validation, channel files (445 lines at the move)",
 }
 
