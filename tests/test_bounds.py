@@ -372,3 +372,26 @@ def test_quantizer_bound_below_gaussian_and_converges_to_it():
         s = math.sqrt(1 - float(rs) ** 2)
         fine = float(quantizer_bound(c, direction, thresholds=uniform_thresholds(0.05 * s, 2048)))
         assert fine <= g + 1e-12 and fine == pytest.approx(g, rel=2e-3)
+
+
+@pytest.mark.parametrize("step, rho", [(0.0003, 0.9999), (0.002, 0.99)])
+def test_high_resolution_closed_forms_match_the_quadrature(step, rho):
+    """Fine uniform quantisers (s >= 40 steps): the closed forms equal the quadrature to 1e-9."""
+    from nfkg.protocol import bounds as b
+
+    L = 1 << math.ceil(math.log2(14 / step))
+    tau = b.uniform_thresholds(step, L)
+    s = math.sqrt(1 - rho ** 2)
+    assert b._fine_step(tau, s) == pytest.approx(step)
+    closed = [b.conditional_entropy(rho, thresholds=tau)] + [b.conditional_renyi_entropy(rho, a, thresholds=tau)
+                                                             for a in (1.001, 1.5, 2.0)]
+    saved = b._FINE_RATIO
+    try:
+        b._FINE_RATIO = math.inf                                   # force the quadrature
+        quad = [b.conditional_entropy(rho, thresholds=tau)] + [b.conditional_renyi_entropy(rho, a, thresholds=tau)
+                                                               for a in (1.001, 1.5, 2.0)]
+    finally:
+        b._FINE_RATIO = saved
+    np.testing.assert_allclose(closed, quad, rtol=1e-9)
+    assert b._fine_step(b.thresholds(3), 1.0) is None               # not uniform
+    assert b._fine_step(tau, 10 * step) is None                     # not fine

@@ -70,7 +70,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = ["toeplitz_hash", "toeplitz_hash_many", "key_length", "confirmation_tag", "aep_penalty", "renyi_min_entropy", "renyi_penalty",
-           "public_bits", "TAG_BITS", "METHODS"]
+           "public_bits", "TAG_BITS", "METHODS", "RENYI_ALPHAS"]
 
 #: Bits of the confirmation tag.
 TAG_BITS = 64
@@ -78,6 +78,10 @@ TAG_BITS = 64
 METHODS = ("aep", "renyi")
 #: Smallest :math:`\alpha - 1` searched by :func:`renyi_min_entropy`.
 _ALPHA_MIN = 1e-12
+#: A fixed grid of :math:`\alpha` (``alphas`` of :func:`renyi_min_entropy`): :math:`\alpha - 1`
+#: from 1e-5 to 1, 8 points per decade; the best grid point is within 0.1 % of the searched
+#: optimum of the penalty, which is flat there.
+RENYI_ALPHAS = tuple(1.0 + 10.0 ** (np.arange(-40, 1) / 8.0))
 
 
 def public_bits(seed: int | np.random.SeedSequence, n: int) -> np.ndarray:
@@ -195,7 +199,7 @@ def aep_penalty(n: int, alphabet: int = 2, eps_smooth: float = 1e-9) -> float:
 
 
 def renyi_min_entropy(n: int, h_alpha: Callable[[float], float], eps_smooth: float = 1e-9,
-                      *, alpha_max: float = 2.0) -> tuple[float, float]:
+                      *, alpha_max: float = 2.0, alphas: ArrayLike | None = None) -> tuple[float, float]:
     r"""Renyi lower bound on :math:`H_{\min}^{\varepsilon_s}(X^n \mid Z^n)` of i.i.d. symbols [bits], and its alpha.
 
     .. math:: H_{\min}^{\varepsilon_s}(X^n|Z^n) \ge \max_{1 < \alpha \le 2}\Big[n H_\alpha^\downarrow(X|Z)
@@ -246,6 +250,10 @@ def renyi_min_entropy(n: int, h_alpha: Callable[[float], float], eps_smooth: flo
         :math:`\varepsilon_s \in (0, 1)`.
     alpha_max : float
         Largest :math:`\alpha` searched (default 2).
+    alphas : array_like, optional
+        Take the best of these :math:`\alpha \in (1, \alpha_{\max}]` instead of searching
+        (each is a valid bound; a fixed grid lets a caller evaluate :math:`H_\alpha` once for
+        many ``n``, e.g. :data:`RENYI_ALPHAS` with a cached ``h_alpha``).
 
     Returns
     -------
@@ -270,6 +278,13 @@ def renyi_min_entropy(n: int, h_alpha: Callable[[float], float], eps_smooth: flo
     if not 1.0 < alpha_max <= 2.0:
         raise ValueError(f"alpha_max: must be in (1, 2], got {alpha_max}")
     log_inv = math.log2(1.0 / eps)
+    if alphas is not None:
+        grid = [float(a) for a in np.atleast_1d(np.asarray(alphas, float))]
+        if not grid or not all(1.0 < a <= alpha_max for a in grid):
+            raise ValueError(f"alphas: must be non-empty, each in (1, {alpha_max}], got {alphas}")
+        vals = [n * float(h_alpha(a)) - log_inv / (a - 1.0) for a in grid]
+        j = int(np.argmax(vals))
+        return float(vals[j]), grid[j]
 
     def value(u: float) -> float:
         am1 = math.exp(u)
@@ -321,7 +336,7 @@ def renyi_penalty(n: int, h_alpha: Callable[[float], float], h: float,
 
 def key_length(n_symbols: int, h_cond: float, leaked_bits: int, eps_pa: float = 1e-9, eps_smooth: float = 1e-9,
                alphabet: int = 2, finite_size: bool = True, *, method: str = "aep",
-               h_alpha: Callable[[float], float] | None = None) -> int:
+               h_alpha: Callable[[float], float] | None = None, alphas: ArrayLike | None = None) -> int:
     r"""Secret key length of the leftover hash lemma, at least 0.
 
     Parameters
@@ -347,6 +362,9 @@ def key_length(n_symbols: int, h_cond: float, leaked_bits: int, eps_pa: float = 
     h_alpha : callable, optional
         Keyword only, required by ``'renyi'``: :math:`\alpha \mapsto H_\alpha^\downarrow(X|Z)` per
         symbol [bits].
+    alphas : array_like, optional
+        Keyword only, ``'renyi'``: the best of these :math:`\alpha` instead of a search
+        (:func:`renyi_min_entropy`).
 
     Returns
     -------
@@ -369,7 +387,7 @@ def key_length(n_symbols: int, h_cond: float, leaked_bits: int, eps_pa: float = 
             raise ValueError("method='renyi' needs h_alpha (alpha -> H_alpha(X|Z) per symbol)")
         if n <= 0:
             return 0
-        h = renyi_min_entropy(n, h_alpha, eps_smooth)[0]
+        h = renyi_min_entropy(n, h_alpha, eps_smooth, alphas=alphas)[0]
     else:
         h = n * max(float(h_cond), 0.0)
         if finite_size:

@@ -308,6 +308,35 @@ def _thresholds_of(bits: int, tau: ArrayLike | None) -> np.ndarray:
     return t
 
 
+#: High-resolution closed forms (:func:`_fine_step`) from this many quantiser steps per
+#: conditional standard deviation on (relative error below 1e-10 against the quadrature there).
+_FINE_RATIO = 40.0
+
+
+def _fine_step(tau: np.ndarray, s: float) -> float | None:
+    r"""The step :math:`\Delta` of a uniform quantiser symmetric about 0 whose cells cover
+    :math:`\pm 7` and are fine against the conditional spread (:math:`s \ge 40\Delta`), else ``None``.
+
+    There the cell masses are :math:`\Delta\phi_s(c_q - \rho t)(1 + O(\Delta^2/s^2))` and the
+    high-resolution expansions hold, the same for every :math:`t`:
+    :math:`H(Q|V) = \log_2(\sqrt{2\pi e}\,s/\Delta) + \frac{(\Delta/s)^2}{24\ln 2}` and
+    :math:`H_\alpha^\downarrow(Q|V) = \log_2(\sqrt{2\pi}\,s/\Delta) + \frac{\log_2\alpha}{2(\alpha - 1)}
+    + \frac{(\Delta/s)^2}{24\ln 2}` (the differential entropies of :math:`\mathcal N(0, s^2)` plus
+    the cell-averaging term), with a relative error of order :math:`(\Delta/s)^4` (measured
+    against the quadrature: 2e-7 at :math:`s = 7\Delta`, 2e-10 at :math:`35\Delta`, 5e-12 at
+    :math:`87\Delta`) and the mass beyond the range, 2.6e-12. The quadrature costs grow with
+    :math:`s/\Delta` (Eve's wide conditional over a 16,384-cell quantiser: 50 ms per value)."""
+    if tau.size < 3:
+        return None
+    d = float(tau[1] - tau[0])
+    L = tau.size + 1
+    if not (d > 0 and s >= _FINE_RATIO * d and L * d / 2.0 >= 7.0 - 1e-9):
+        return None
+    if not np.allclose(np.diff(tau), d, rtol=1e-9, atol=0.0) or abs(tau[0] + (L / 2 - 1) * d) > 1e-9 * d * L:
+        return None
+    return d
+
+
 def _rho_s(rho: float) -> tuple[float, float]:
     r = abs(float(rho))
     if not math.isfinite(r):
@@ -464,6 +493,10 @@ def conditional_entropy(rho: ArrayLike, bits: int = 1, *, thresholds: ArrayLike 
         rr, s = _rho_s(r)
         if s == 0.0 or tau.size == 0:
             return 0.0
+        d = _fine_step(tau, s)
+        if d is not None:                               # high resolution: closed form
+            val = math.log2(math.sqrt(2.0 * math.pi * math.e) * s / d) + (d / s) ** 2 / (24.0 * _LN2)
+            return min(val, math.log2(tau.size + 1))
         val = float(_expect(rr, tau, _entropy_rows))
         return min(max(val, 0.0), math.log2(tau.size + 1))
 
@@ -583,6 +616,11 @@ def conditional_renyi_entropy(rho: ArrayLike, alpha: float, *, bits: int = 1,
         rr, s = _rho_s(r)
         if s == 0.0 or tau.size == 0:
             return 0.0
+        fine = _fine_step(tau, s)
+        if fine is not None:                            # high resolution: closed form
+            val = (math.log2(math.sqrt(2.0 * math.pi) * s / fine) + math.log2(alpha) / (2.0 * am1)
+                   + (fine / s) ** 2 / (24.0 * _LN2))
+            return min(max(val, 0.0), math.log2(tau.size + 1))
         d = float(_expect(rr, tau, dev))
         d = min(max(d, 0.0), 1.0 - 1e-300)
         val = math.log1p(-d) / (-am1 * _LN2)

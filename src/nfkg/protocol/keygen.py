@@ -64,7 +64,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .amplification import TAG_BITS, confirmation_tag, key_length, toeplitz_hash_many
+from .amplification import RENYI_ALPHAS, TAG_BITS, confirmation_tag, key_length, toeplitz_hash_many
 from .bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation,
                      gaussian_one_way_bs, gaussian_one_way_user)
 from .quantization import kdr as kdr_of, multi_bit, one_bit
@@ -220,16 +220,20 @@ class _Plan:
     rho_eve: float
     bits: int
     quant: Any = None            # UniformQuantizer (multilevel)
+    _h_alpha: dict = field(default_factory=dict, repr=False)
 
     @property
     def thresholds(self):
         return None if self.quant is None else self.quant.thresholds
 
     def h_alpha(self, alpha: float) -> float:
-        """Eve's conditional Renyi entropy H_alpha(Q | z_e) per real sample."""
-        if self.quant is None:
-            return float(conditional_renyi_entropy(self.rho_eve, alpha, bits=self.bits))
-        return float(conditional_renyi_entropy(self.rho_eve, alpha, thresholds=self.quant.thresholds))
+        """Eve's conditional Renyi entropy H_alpha(Q | z_e) per real sample (cached: the key
+        lengths take the best of :data:`~nfkg.protocol.amplification.RENYI_ALPHAS`)."""
+        a = float(alpha)
+        if a not in self._h_alpha:
+            self._h_alpha[a] = float(conditional_renyi_entropy(self.rho_eve, a, bits=self.bits)) if self.quant is None \
+                else float(conditional_renyi_entropy(self.rho_eve, a, thresholds=self.quant.thresholds))
+        return self._h_alpha[a]
 
 
 def _plan(c: np.ndarray, direction: str, quantizer: str, bits: int, step: float) -> _Plan:
@@ -253,7 +257,7 @@ def _plan(c: np.ndarray, direction: str, quantizer: str, bits: int, step: float)
 def _length(plan: _Plan, n_sym: int, leaked: int, eps_pa: float, eps_smooth: float, method: str) -> int:
     if method == "renyi":
         return key_length(n_sym, plan.h_eve, leaked, eps_pa, eps_smooth, 2 ** plan.bits, True, method="renyi",
-                          h_alpha=plan.h_alpha)
+                          h_alpha=plan.h_alpha, alphas=RENYI_ALPHAS)
     return key_length(n_sym, plan.h_eve, leaked, eps_pa, eps_smooth, 2 ** plan.bits, method == "aep")
 
 

@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["STEP", "TAIL", "DISCLOSE_H", "SKIP_ERRORS", "UniformQuantizer", "design_quantizer", "level_posteriors",
+__all__ = ["STEP", "TAIL", "EVE_WINDOW", "DISCLOSE_H", "SKIP_ERRORS", "UniformQuantizer", "design_quantizer", "level_posteriors",
            "LevelOutcome", "BlockOutcome", "reconcile_block", "eve_block"]
 
 #: Default step in units of the reference's conditional standard deviation given the other side.
@@ -94,6 +94,9 @@ TAIL_H = 0.05
 TAIL = (0.05, 1.5)
 #: Half-width of the posterior window, in conditional standard deviations (P beyond: 1e-15).
 _WINDOW = 8.0
+#: Eve's window (P beyond: 4e-8, below the 1e-7 floor of belief propagation's inputs): her
+#: conditional spread is wide, her candidate cells many.
+EVE_WINDOW = 5.5
 #: Most candidate cells per sample in one posterior evaluation (wider: the level is uniform).
 _MAX_CANDIDATES = 512
 #: Samples per posterior evaluation (memory: _CHUNK x candidates floats).
@@ -190,7 +193,7 @@ def _cell_prob(q: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantizer)
 
 def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: int,
                      quant: UniformQuantizer, tail: tuple[float, float] | None = None,
-                     known: int | None = None) -> np.ndarray:
+                     known: int | None = None, window: float | None = None) -> np.ndarray:
     r""":math:`P(B_i = 1 \mid \mu, B_0..B_{i-1})` for each sample (multistage decoding).
 
     Parameters
@@ -210,6 +213,9 @@ def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: 
     known : int, optional
         How many of the lowest levels ``lower`` fixes, :math:`j \le i` (default :math:`i`): the
         levels :math:`j..i-1` are then summed over (Eve, after a level she could not decode).
+    window : float, optional
+        Half-width of the candidates' window in (mixture) standard deviations (default 8:
+        the mass beyond is 1e-15; Eve's diagnostic decoder uses :data:`EVE_WINDOW`).
 
     Returns
     -------
@@ -227,16 +233,16 @@ def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: 
     i_known = i if known is None else min(max(int(known), 0), i)
     period = (1 << i_known) * quant.step            # spacing of the candidate cells
     eps, kappa = (0.0, 1.0) if tail is None else (float(tail[0]), float(tail[1]))
-    w = s * (kappa if eps > 0 else 1.0)             # the window covers the wider component
+    w = s * (kappa if eps > 0 else 1.0) * ((_WINDOW if window is None else float(window)) / _WINDOW)
     lower = np.zeros(n, np.int64) if (i_known == 0 or lower is None) else \
         np.asarray(lower, np.int64) & ((1 << i_known) - 1)
     L = quant.levels
     nk = int(math.ceil(2.0 * _WINDOW * w / period)) + 3
-    if nk > _MAX_CANDIDATES and i_known < i and 2.0 * period <= s / 4.0:
+    if i_known < i and 2.0 * period <= s / 4.0:
         # the known levels are uniform at this resolution (Poisson summation, as above): B_i is
         # the parity of the run of 2^i cells, i.e. level 0 of the quantiser with step 2^i Delta
         runs = UniformQuantizer(step=(1 << i) * quant.step, bits=quant.bits - i, sigma=quant.sigma)
-        return level_posteriors(mu, s, None, 0, runs, tail)
+        return level_posteriors(mu, s, None, 0, runs, tail, window=window)
     nk = min(nk, _MAX_CANDIDATES, (L >> i_known) + 1)
     out = np.empty(n)
     for a in range(0, n, _CHUNK):
@@ -395,7 +401,7 @@ def eve_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantiz
         if lev.action == "disclosed":
             bits, sure = truth, True
         else:
-            p1 = level_posteriors(mu, s, q_e, i, quant, known=known)
+            p1 = level_posteriors(mu, s, q_e, i, quant, known=known, window=EVE_WINDOW)
             guess = (p1 > 0.5).astype(np.uint8)
             p_err = np.minimum(p1, 1.0 - p1)
             code = None if lev.action != "coded" else lev.rec.code
