@@ -1,7 +1,7 @@
 """The light install: nfkg without its extras (no torch, no Dask, xarray or pyarrow).
 
-Each check runs in a subprocess whose imports of torch, dask, distributed, xarray and
-pyarrow fail (a ``sys.meta_path`` finder that raises ImportError for them), as in a fresh
+Each check runs in a subprocess whose imports of torch, dask, distributed, xarray,
+pyarrow and Sionna RT (sionna, mitsuba, drjit) fail (a ``sys.meta_path`` finder that raises ImportError for them), as in a fresh
 ``pip install nfkg``. There, every scheme must evaluate (svd-dlpa too: KGSVD-Net's forward
 pass runs in NumPy from the shipped weights), with the values of this process (which may
 have every extra) and, for svd-dlpa, of torch's forward pass to 1e-6; every module must
@@ -27,7 +27,7 @@ from nfkg.schemes import dlpa
 from nfkg.schemes.precoding import evaluate, scheme_names
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-BLOCKED = ("torch", "dask", "distributed", "xarray", "pyarrow")
+BLOCKED = ("torch", "dask", "distributed", "xarray", "pyarrow", "sionna", "mitsuba", "drjit")
 
 BLOCK = textwrap.dedent(f"""
     import importlib.abc, sys
@@ -205,9 +205,12 @@ def test_commands_needing_an_extra_print_one_line(tmp_path):
          f"KGSVD-Net model: reading {pt_only / dlpa.WEIGHTS} (a PyTorch file, without its NumPy copy "
          "kgsvd-net.npz) needs the 'train' extra: pip install 'nfkg[train]'"),
     ]
-    for (args, line), res in zip(cases, _cli(*(args for args, _ in cases))):
+    rt = ["rt", "free-space", "--users", "10,0.1", "--eves", "9.9,0.1", "--out", str(tmp_path / "rt.npz")]
+    *results, rt_res = _cli(*(args for args, _ in cases), rt)
+    for (args, line), res in zip(cases, results):
         assert res["rc"] == 1 and res["out"] == "", (args, res)
         assert res["err"].splitlines() == [f"nfkg: error: {line}"], args
+    assert rt_res["rc"] == 1 and len(rt_res["err"].splitlines()) == 1 and "nfkg[rt]" in rt_res["err"]
     assert not (tmp_path / "s").exists() and not (tmp_path / "map").exists()  # refused before any work
 
 
