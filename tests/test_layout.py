@@ -33,8 +33,6 @@ LONG_MODULES = {
     "protocol/reconciliation.py": "LDPC construction, decoding and the rate schedule: to split",
     "protocol/bounds.py": "one-way and quantiser bounds, finite-size key length: to split",
     "protocol/keygen.py": "the keygen pipeline: to split",
-    # grew past the limit with the own channels and the UPA (issue 19): to split
-    "model/scenario_file.py": "the scenario file: parsing, validation, channel files (445 lines at the move)",
 }
 
 #: Subpackages from the bottom layer to the top; each imports only from itself and those before it.

@@ -15,9 +15,10 @@ rt
     Ray-traced channels (Sionna RT, an optional extra).
 scenario
     The array, the nodes, the powers and the noise of one or many scenarios.
-scenario_file
-    The TOML scenario file: its schema, reading and validation.
+scenario_config, scenario_file
+    The schema of a scenario file's tables; the TOML file itself: reading, one-line errors.
 """
 
 #: The public modules (importing the subpackage alone loads none of them).
-__all__ = ["units", "ranges", "limits", "channel", "planar", "channel_file", "rt", "scenario", "scenario_file"]
+__all__ = ["units", "ranges", "limits", "channel", "planar", "channel_file", "rt", "scenario", "scenario_config",
+           "scenario_file"]

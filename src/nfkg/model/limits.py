@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-# The table's constants, importable from here too (the same objects as in :mod:`nfkg.model.ranges`).
+# The table's constants, importable from here too (the same objects as in nfkg.model.ranges).
 #: Most users (and Eves) in one scenario: :data:`nfkg.model.ranges.MAX_USERS`.
 MAX_USERS = _ranges.MAX_USERS
 #: Least distance [m] between a node and any antenna: :data:`nfkg.model.ranges.MIN_CLEARANCE_M`.
