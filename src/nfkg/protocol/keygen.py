@@ -64,7 +64,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .amplification import RENYI_ALPHAS, TAG_BITS, confirmation_tag, key_length, toeplitz_hash_many
+from .amplification import TAG_BITS, confirmation_tag, key_length, toeplitz_hash_many
 from .bounds import (bit_posteriors, conditional_entropy, conditional_renyi_entropy, correlation,
                      gaussian_one_way_bs, gaussian_one_way_user)
 from .quantization import kdr as kdr_of, multi_bit, one_bit
@@ -95,6 +95,8 @@ RECONCILE_OPTIONS = {"f_start": "auto", "f_step": 0.01, "f_growth": 1.05, "f_max
 #: Multilevel: a coded level of the next block starts this far below the median f at which it
 #: decoded in the (up to 5) previous blocks, but not below ``'auto'``: fewer failed attempts.
 F_BACKOFF = 0.015
+#: ... and never above this (a level of almost no entropy decodes with its first row, at any f).
+F_START_MAX = 1.5
 #: Multilevel: residuals beyond this many conditional standard deviations decide the decoder's
 #: model of its coarse levels (:func:`_tail_rate`).
 TAIL_TEST = 4.5
@@ -228,7 +230,7 @@ class _Plan:
 
     def h_alpha(self, alpha: float) -> float:
         """Eve's conditional Renyi entropy H_alpha(Q | z_e) per real sample (cached: the key
-        lengths take the best of :data:`~nfkg.protocol.amplification.RENYI_ALPHAS`)."""
+        lengths take the best of a few alphas, :func:`_renyi_alphas`)."""
         a = float(alpha)
         if a not in self._h_alpha:
             self._h_alpha[a] = float(conditional_renyi_entropy(self.rho_eve, a, bits=self.bits)) if self.quant is None \
@@ -254,10 +256,26 @@ def _plan(c: np.ndarray, direction: str, quantizer: str, bits: int, step: float)
     return _Plan(direction, ref, side, 2.0 * max(h_e - h_s, 0.0), float(h_s), float(h_e), rho_s, rho_e, b, quant)
 
 
+#: Renyi length: a coarse grid of alpha (alpha - 1 = 1e-5 .. 1, one per decade), then eight
+#: points per decade within half a decade of the best (:func:`_renyi_alphas`).
+_COARSE_ALPHAS = tuple(1.0 + 10.0 ** np.arange(-5.0, 0.5))
+
+
+def _renyi_alphas(plan: _Plan, n_sym: int, eps_smooth: float) -> list[float]:
+    """Alphas for :func:`~nfkg.protocol.amplification.key_length`: the coarse grid's best and its
+    neighbours at 10^(1/8) (the penalty is flat near its optimum: within 1 % of the searched
+    one), all from the plan's cache of H_alpha; any alpha gives a valid length."""
+    from .amplification import renyi_min_entropy
+
+    a0 = renyi_min_entropy(n_sym, plan.h_alpha, eps_smooth, alphas=_COARSE_ALPHAS)[1]
+    fine = [1.0 + (a0 - 1.0) * 10.0 ** (k / 8.0) for k in range(-4, 5)]
+    return sorted({a for a in (*_COARSE_ALPHAS, *fine) if 1.0 < a <= 2.0})
+
+
 def _length(plan: _Plan, n_sym: int, leaked: int, eps_pa: float, eps_smooth: float, method: str) -> int:
     if method == "renyi":
         return key_length(n_sym, plan.h_eve, leaked, eps_pa, eps_smooth, 2 ** plan.bits, True, method="renyi",
-                          h_alpha=plan.h_alpha, alphas=RENYI_ALPHAS)
+                          h_alpha=plan.h_alpha, alphas=_renyi_alphas(plan, n_sym, eps_smooth))
     return key_length(n_sym, plan.h_eve, leaked, eps_pa, eps_smooth, 2 ** plan.bits, method == "aep")
 
 
@@ -435,8 +453,8 @@ def _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits):
         if robust != robust_prev:
             history = {}                                # another posterior model: another f scale
         robust_prev = robust
-        starts = {lv: max(float(np.median(fs[-5:])) - F_BACKOFF, _auto_f_start(float(h_model[lv]), F_MAX))
-                  for lv, fs in history.items() if fs}
+        starts = {lv: min(max(float(np.median(fs[-5:])) - F_BACKOFF, _auto_f_start(float(h_model[lv]), F_MAX)),
+                          F_START_MAX) for lv, fs in history.items() if fs}
         out = reconcile_block(q_ref[s0:s1], mu_s[s0:s1], s_s, quant, code_seed, RECONCILE_OPTIONS, h_model,
                               tail=TAIL if robust else None, f_start=starts)
         for lev in out.levels:
