@@ -256,7 +256,7 @@ def test_endless_files_give_one_line_quickly(tmp_path, capsys, args, words):
 
 
 def test_ascii_bit_files_are_read_with_a_limit(tmp_path, capsys, monkeypatch):
-    import nfkg.cli as cli
+    import nfkg.cli._nist as cli
 
     monkeypatch.setattr(cli, "NIST_MAX_BITS", 1000)
     f = tmp_path / "bits.txt"

@@ -86,19 +86,10 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-from ._evaluate import evaluate as _evaluate  # noqa: E402
-from ._figures import figure as _figure  # noqa: E402
-from ._figures import reproduce as _reproduce  # noqa: E402
-from ._train import train as _train  # noqa: E402
-from ._keygen import keygen as _keygen  # noqa: E402
-from ._nist import nist as _nist  # noqa: E402
-from ._info import schemes as _schemes  # noqa: E402
-from ._info import info as _info  # noqa: E402
-from ._scale import map_command as _map_command  # noqa: E402
-from ._scale import sweep as _sweep  # noqa: E402
-from .rt import rt as _rt  # noqa: E402
+from . import _evaluate, _figures, _info, _keygen, _nist, _scale, _train, rt  # noqa: E402 (one module per command)
 
-for _command in (_evaluate, _figure, _reproduce, _train, _keygen, _nist, _schemes, _info, _map_command, _sweep, _rt):
+for _command in (_evaluate.evaluate, _figures.figure, _figures.reproduce, _train.train, _keygen.keygen, _nist.nist,
+                 _info.schemes, _info.info, _scale.map_command, _scale.sweep, rt.rt):
     cli.add_command(_command)
 
 

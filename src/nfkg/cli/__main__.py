@@ -1,6 +1,8 @@
-"""``python -m nfkg.cli``: the ``nfkg`` command."""
+"""``python -m nfkg.cli``: the ``nfkg`` command, with the same exit status."""
+
+import sys
 
 from . import main
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    sys.exit(main())

@@ -8,3 +8,5 @@ Modules
 -------
 maps, sweep (sweep_spec: the file and its points; sweep_store: chunk files and the table), executor
 """
+
+__all__ = ["maps", "sweep", "sweep_spec", "sweep_store", "executor"]

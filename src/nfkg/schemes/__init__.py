@@ -4,8 +4,8 @@ fairness and KGSVD-Net (inference and training).
 Modules
 -------
 precoding (re-exports registry, baselines, svd), registry, baselines, svd, optimize, optimum,
-fairness, dlpa, network, training
+fairness, dlpa (dlpa_features: its input), network, training
 """
 
 #: The public modules (importing the subpackage alone loads none of them).
-__all__ = ["precoding", "registry", "baselines", "svd", "optimize", "optimum", "fairness", "dlpa", "network", "training"]
+__all__ = ["precoding", "registry", "baselines", "svd", "optimize", "optimum", "fairness", "dlpa", "dlpa_features", "network", "training"]
