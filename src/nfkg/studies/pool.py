@@ -63,6 +63,9 @@ def _call(target: str, args: tuple) -> Any:
 
 def _worker_main() -> None:
     """The worker's loop: read ``(target, args)`` pickles until ``None``, answer each."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C: the caller stops the workers (one message)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)                       # anything printed goes to stderr, not into the stream
     sys.stdout = sys.stderr
