@@ -209,3 +209,21 @@ def test_worker_processes_write_the_same_files(tmp_path, capsys):
 def test_a_bad_override_fails_in_a_worker_with_its_one_line(tmp_path):
     with pytest.raises(ValueError, match="^overrides: unknown key"):
         reproduce(tmp_path, ids=["dlpa", "c3"], overrides={"dlpa": {"bogus": 1}}, jobs=2, progress=False)
+
+
+def test_pool_results_errors_and_callbacks():
+    """run_jobs: results by key, on_done once per job, a ValueError comes back as itself (one line),
+    anything else as WorkerError carrying the worker's traceback."""
+    from nfkg.studies.pool import WorkerError, default_jobs, run_jobs
+
+    seen = []
+    out = run_jobs([("a", "math:sqrt", (16.0,)), ("b", "math:hypot", (3.0, 4.0)), ("c", "operator:add", (2, 3))],
+                   2, on_done=lambda key, value: seen.append(key))
+    assert out == {"a": 4.0, "b": 5.0, "c": 5} and sorted(seen) == ["a", "b", "c"]
+    assert run_jobs([], 2) == {}
+    with pytest.raises(ValueError, match="math domain error"):
+        run_jobs([("x", "math:sqrt", (-1.0,))], 1)
+    with pytest.raises(WorkerError, match="ZeroDivisionError") as info:
+        run_jobs([("y", "operator:truediv", (1, 0))], 1)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert 1 <= default_jobs(10) <= 4 and default_jobs(1) == 1
