@@ -3,8 +3,10 @@ multilevel), privacy amplification, information bounds, and the keygen pipeline.
 
 Modules
 -------
-probing, quantization, reconciliation, multilevel, amplification, bounds, keygen
+probing, quantization, reconciliation (with ldpc_codes, ldpc_graph, bp), multilevel, amplification,
+bounds (with gaussian_bounds, cell_quadrature), keygen
 """
 
 #: The public modules (importing the subpackage alone loads none of them).
-__all__ = ["probing", "quantization", "reconciliation", "multilevel", "amplification", "bounds", "keygen"]
+__all__ = ["probing", "quantization", "reconciliation", "ldpc_codes", "ldpc_graph", "bp", "multilevel",
+           "amplification", "gaussian_bounds", "cell_quadrature", "bounds", "keygen"]
