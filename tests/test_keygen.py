@@ -148,7 +148,7 @@ def test_reconciliation_that_must_fail_says_so(monkeypatch):
         flip = np.random.default_rng(0).random(p.size) < 0.3    # 30 % of the user's bits wrong ...
         return np.where(flip, 1 - np.round(p), np.round(p)) * 0.98 + 0.01  # ... claimed at 1 % error
 
-    monkeypatch.setattr(kg, "bit_posteriors", overconfident)
+    monkeypatch.setattr("nfkg.protocol.keygen_blocks.bit_posteriors", overconfident)  # read by the one-bit blocks
     res = kg.keygen(_aside(), "svd", rounds=3000, seed=5, finite_size=False, quantizer="one-bit")
     for u in res.users:
         assert u.failed_blocks == u.blocks and u.key_bits == 0 and u.keys_match

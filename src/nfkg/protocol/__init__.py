@@ -4,9 +4,10 @@ multilevel), privacy amplification, information bounds, and the keygen pipeline.
 Modules
 -------
 probing, quantization, reconciliation (with ldpc_codes, ldpc_graph, bp), multilevel, amplification,
-bounds (with gaussian_bounds, cell_quadrature), keygen
+bounds (with gaussian_bounds, cell_quadrature), keygen (with keygen_plan, keygen_blocks)
 """
 
 #: The public modules (importing the subpackage alone loads none of them).
 __all__ = ["probing", "quantization", "reconciliation", "ldpc_codes", "ldpc_graph", "bp", "multilevel",
-           "amplification", "gaussian_bounds", "cell_quadrature", "bounds", "keygen"]
+           "amplification", "gaussian_bounds", "cell_quadrature", "bounds", "keygen_plan", "keygen_blocks",
+           "keygen"]
