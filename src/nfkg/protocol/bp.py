@@ -287,7 +287,7 @@ def decode(code: LdpcCode, syndrome: ArrayLike, bits: ArrayLike, p_err: ArrayLik
 
     A code without rows (nothing was sent) returns ``bits``; the identity code of a disclosed
     block (``Reconciled.disclosed``) returns the syndrome, which is then ``x_a`` itself.
-    ``decoder`` and ``schedule`` as in :func:`reconcile`; ``patience > 0`` (numpy decoder) stops
+    ``decoder`` and ``schedule`` as in :func:`~nfkg.protocol.reconciliation.reconcile`; ``patience > 0`` (numpy decoder) stops
     when the number of unsatisfied checks has not reached a new minimum for that many
     iterations.
     """

@@ -11,8 +11,8 @@ Codes and degree profiles
 path (no cycle among them, so no low-weight codeword made of them: BP cannot converge to a
 wrong word through them), and 4-cycles are removed where they are few. The profile is chosen
 by :func:`degree_profile` from :math:`\hat H` and whether ``p_err`` is soft
-(:math:`h_2(\bar p) > 1.05\,\hat H`): :data:`DEGREE_TABLE` for hard decisions,
-:data:`SOFT_DEGREE_TABLE` for soft information, both by density evolution, with at most
+(:math:`h_2(\bar p) > 1.05\,\hat H`): :data:`~nfkg.protocol.ldpc_graph.DEGREE_TABLE` for hard decisions,
+:data:`~nfkg.protocol.ldpc_graph.SOFT_DEGREE_TABLE` for soft information, both by density evolution, with at most
 :math:`\hat H` degree-2 columns. Soft information at low :math:`\hat H` is erasure-like (a
 few uncertain bits among many certain ones) and wants heavy columns (degree 20), hard
 decisions do not. Constructed codes are cached (:func:`code_cache_info`), keyed by
@@ -76,7 +76,7 @@ class LdpcCode:
     seed : int
         Seed of :func:`make_code`; :func:`extend_code` and :func:`split_code` derive their rows
         from it and the sizes, so ``(n, blocks, seed, column_weight)`` and whether the blocks
-        were appended or split (:func:`reconcile`'s ``adapt``) rebuild ``H`` exactly.
+        were appended or split (:func:`~nfkg.protocol.reconciliation.reconcile`'s ``adapt``) rebuild ``H`` exactly.
     column_weight : int or dict
         Column weight of the first block, or its fractions of columns per degree (as asked
         for: degrees above ``m`` are capped at ``m``).
@@ -226,7 +226,7 @@ def make_code(n: int, m: int, seed: int, column_weight: int | Mapping[int, float
         Seed; the same ``(n, m, seed, column_weight)`` gives the same matrix on every machine.
     column_weight : int or mapping
         Ones per column (3: a regular code), or the fraction of columns of each degree,
-        e.g. ``{2: 0.2, 3: 0.7, 8: 0.1}`` (node perspective; see :data:`DEGREE_TABLE`).
+        e.g. ``{2: 0.2, 3: 0.7, 8: 0.1}`` (node perspective; see :data:`~nfkg.protocol.ldpc_graph.DEGREE_TABLE`).
     cache : bool
         Look the code up in, and store it into, the cache of constructed codes
         (:func:`code_cache_info`); a cached code's matrix is shared: do not modify it in place.
@@ -296,12 +296,12 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None, *,
     Why high degree first: BP fixes the high-degree columns first, so a check mostly made of
     them is soon nearly a parity on its few other columns and helps them; checks on the weak
     (degree-2) columns are barely informative. With calibrated soft information at h = 0.1,
-    n = 10^5 and :func:`reconcile`'s warm start, blocks decoded at f = 1.11-1.20 with this
+    n = 10^5 and :func:`~nfkg.protocol.reconciliation.reconcile`'s warm start, blocks decoded at f = 1.11-1.20 with this
     rule, 1.64-1.97 with uniformly random columns, 1.64-2.44 lowest degree first and
     1.79-2.18 degree 3 first. Decoded from scratch, an extended code is weaker than a fresh
     one of the same size (KDR 10 %, n = 10^4, f = 1.0 extended to 1.15: 2 of 12 blocks, fresh
     codes 11 of 12, :func:`split_code` 12 of 12); continuing BP from the previous attempt's
-    messages, as :func:`reconcile` does, is what makes appending rows work.
+    messages, as :func:`~nfkg.protocol.reconciliation.reconcile` does, is what makes appending rows work.
 
     Parameters
     ----------

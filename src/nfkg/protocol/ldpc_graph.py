@@ -276,7 +276,7 @@ def degree_profile(h: float, soft: bool = False) -> dict:
     :data:`DEGREE_TABLE` (hard decisions) or :data:`SOFT_DEGREE_TABLE` (``soft``), with the
     fraction of degree-2 columns capped at ``h`` (the rest become degree 3): a code has about
     :math:`f n h \ge n h` rows, so its degree-2 columns can all lie on one path through the
-    rows (:func:`make_code`) and form no cycle, i.e. no low-weight codeword on which BP could
+    rows (:func:`~nfkg.protocol.ldpc_codes.make_code`) and form no cycle, i.e. no low-weight codeword on which BP could
     converge to a wrong word.
 
     Examples

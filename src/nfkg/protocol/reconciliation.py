@@ -356,7 +356,7 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
         iteration :math:`t` (ignored by product-sum).
     schedule : {'parallel', 'serial', 'shuffled'}
         Message passing: parallel flooding (default); group-shuffled, the rows in
-        :data:`SHUFFLED_GROUPS` groups updated in turn (numpy decoder; about half the
+        :data:`~nfkg.protocol.bp.SHUFFLED_GROUPS` groups updated in turn (numpy decoder; about half the
         iterations at the same cost per iteration, the protocol's choice); or serial in fixed
         column order, which only ``decoder='ldpc'`` has (fewer iterations, but ``ldpc``
         recomputes each check per edge, which costs :math:`O(d_c^2)` and is slow for the heavy
