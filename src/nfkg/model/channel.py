@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .planar import planar_near_field_channel
+from .planar import _phase_and_gain, planar_near_field_channel
 from .units import SPEED_OF_LIGHT
 
 __all__ = [
@@ -234,15 +234,7 @@ def near_field_channel(
         den = rho_n + rho
         cyc64 = num / den
         corr = (dw * dw + th * dw * cyc64) / den         # cycles + theta delta d/lambda
-        frac = (lin_hi - np.round(lin_hi)) + lin_lo
-        frac = (corr - np.round(corr)) - frac
-        blk = flat_out[lo:hi]
-        np.exp(frac * (-2j * np.pi), out=blk)
-        rn = rho_n * wavelength
-        amp = beta_amp / rn if half_eps == 1.0 else beta_amp * (d0 / rn) ** half_eps
-        if half_eps == 1.0 and d0 != 1.0:
-            amp *= d0
-        blk *= amp
+        _phase_and_gain(flat_out[lo:hi], lin_hi, lin_lo, corr, rho_n, wavelength, beta_amp, d0, half_eps)
     return out
 
 

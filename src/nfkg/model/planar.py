@@ -162,13 +162,21 @@ def planar_near_field_channel(
         den = rho_n + rho
         cyc64 = num / den
         corr = (q + lin64 * cyc64) / den                 # cycles + L
-        frac = (lin_hi - np.round(lin_hi)) + lin_lo
-        frac = (corr - np.round(corr)) - frac
-        blk = flat_out[lo:hi]
-        np.exp(frac * (-2j * np.pi), out=blk)
-        rn = rho_n * wavelength
-        amp = beta_amp / rn if half_eps == 1.0 else beta_amp * (d0 / rn) ** half_eps
-        if half_eps == 1.0 and d0 != 1.0:
-            amp *= d0
-        blk *= amp
+        _phase_and_gain(flat_out[lo:hi], lin_hi, lin_lo, corr, rho_n, wavelength, beta_amp, d0, half_eps)
     return out
+
+
+def _phase_and_gain(blk: np.ndarray, lin_hi: np.ndarray, lin_lo: np.ndarray, corr: np.ndarray, rho_n: np.ndarray,
+                    wavelength: float, beta_amp: float, d0: float, half_eps: float) -> None:
+    """Write one chunk of a spherical-wave channel into ``blk``: the phase from the cycles
+    ``corr - (lin_hi + lin_lo)`` (each reduced modulo 1 first, so the large linear term keeps
+    its extended precision) and the per-element gain ``sqrt(beta) (d0 / r^(n))^(eps/2)``
+    (shared by the linear and the planar array)."""
+    frac = (lin_hi - np.round(lin_hi)) + lin_lo
+    frac = (corr - np.round(corr)) - frac
+    np.exp(frac * (-2j * np.pi), out=blk)
+    rn = rho_n * wavelength
+    amp = beta_amp / rn if half_eps == 1.0 else beta_amp * (d0 / rn) ** half_eps
+    if half_eps == 1.0 and d0 != 1.0:
+        amp *= d0
+    blk *= amp

@@ -126,27 +126,7 @@ def _bp_numpy(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int,
     for it in range(1, int(max_iter) + 1):
         v2c = L[col]
         v2c -= c2v
-        neg = v2c < 0
-        flip = np.bitwise_xor.reduceat(neg.view(np.uint8), starts).view(bool) ^ syn
-        sign = flip[row]
-        sign ^= neg                                             # outgoing message negative
-        a = np.abs(v2c, out=v2c)
-        if bp_method == "product_sum":
-            ph = _phi(a)
-            ex = np.add.reduceat(ph, starts, dtype=np.float64)[row]
-            ex -= ph
-            mag = _phi(ex)
-        else:
-            min1 = np.minimum.reduceat(a, starts)
-            is_min = a == min1[row]
-            n_min = np.add.reduceat(is_min.astype(np.int32), starts)
-            min2 = np.minimum.reduceat(np.where(is_min, np.float32(np.inf), a), starts)
-            min2 = np.where(n_min > 1, min1, min2)
-            alpha = float(ms_scaling_factor) if ms_scaling_factor != 0 else 1.0 - 2.0 ** (-it)
-            mag = np.where(is_min, min2[row], min1[row])
-            np.minimum(mag, np.float32(_LLR_MAX), out=mag)
-            mag *= np.float32(alpha)
-        c2v = np.where(sign, -mag, mag)
+        c2v = _check_messages(v2c, starts, row, syn, bp_method, ms_scaling_factor, it)
         L = (llr + np.bincount(col, weights=c2v, minlength=g.n)).astype(np.float32)
         hard = L < 0
         unsat = np.bitwise_xor.reduceat(hard[col].view(np.uint8), starts).view(bool) ^ syn
