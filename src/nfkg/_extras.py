@@ -1,7 +1,7 @@
 """Optional dependencies (the package's extras), imported only when a feature needs them.
 
 ``pip install nfkg`` installs what evaluating every scheme and reproducing the papers
-needs. Three features need more, each an extra:
+needs. Four features need more (or run faster with it), each an extra:
 
 =========  ==============================================  ==========================================
 extra      packages                                        needed by
@@ -11,6 +11,8 @@ extra      packages                                        needed by
 ``scale``  dask, distributed, xarray, pyarrow, pandas      ``nfkg sweep`` (Parquet), ``nfkg map``
                                                            (NetCDF), ``--workers``/``--scheduler``
 ``rt``     sionna-rt                                       ray-traced channels (:mod:`nfkg.model.rt`)
+``fast``   numba                                           compiled kernels of the key protocol
+                                                           (NumPy fallback without it)
 =========  ==============================================  ==========================================
 
 Every such import goes through :func:`load` (or :func:`require`), which raises
@@ -34,6 +36,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("torch",),
     "scale": ("pyarrow", "xarray", "dask", "distributed", "pandas"),
     "rt": ("sionna.rt",),
+    "fast": ("numba",),
 }
 
 
