@@ -33,6 +33,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
+from .._extras import MissingExtra
+from . import bp_kernel
 from .ldpc_codes import LdpcCode, _row_parents
 
 __all__ = ["decode", "SHUFFLED_GROUPS"]
@@ -223,6 +225,32 @@ def _bp_shuffled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: i
     return hard.astype(np.uint8), False, it, c2v
 
 
+def _bp_compiled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int, bp_method: str,
+                 ms_scaling_factor: float, c2v: np.ndarray | None = None, patience: int = 0,
+                 groups: int = SHUFFLED_GROUPS) -> tuple[np.ndarray, bool, int, np.ndarray]:
+    """:func:`_bp_shuffled` (``groups = 1``: flooding) run by the compiled kernel
+    :func:`nfkg.protocol.bp_kernel.layered_bp`; same arguments and returns."""
+    g = graph
+    syn_all = np.asarray(target, dtype=bool)
+    dead = np.ones(g.m, bool)
+    dead[g.live] = False
+    if syn_all[dead].any():            # an empty row with syndrome 1 cannot be satisfied
+        return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
+    syn = syn_all[g.live].view(np.uint8)
+    if c2v is None:
+        c2v = np.zeros(g.col.size, np.float32)
+    else:
+        c2v = np.concatenate([c2v.astype(np.float32), np.zeros(g.col.size - c2v.size, np.float32)]) \
+            if c2v.size < g.col.size else c2v.astype(np.float32, copy=True)
+    L = llr + np.bincount(g.col, weights=c2v, minlength=g.n)
+    count = max(1, min(int(groups), g.live.size))
+    cuts = np.linspace(0, g.live.size, count + 1).round().astype(np.intp)
+    starts = np.concatenate([g.starts, [g.col.size]]).astype(np.intp)
+    it, ok = bp_kernel.layered_bp(g.col, starts, syn, L, c2v, cuts, max_iter, bp_method, ms_scaling_factor,
+                                  patience)
+    return (L < 0).astype(np.uint8), ok, it, c2v
+
+
 def _bp_ldpc(code: LdpcCode, target: np.ndarray, channel: np.ndarray, max_iter: int, bp_method: str,
              ms_scaling_factor: float, schedule: str) -> tuple[np.ndarray, bool, int]:
     """One BP decoding of ``H e = target`` with :class:`ldpc.BpDecoder`: (e_hat, converged, iterations)."""
@@ -242,19 +270,27 @@ def _is_identity(code: LdpcCode) -> bool:
 
 
 def _check_decoder(decoder: str, schedule: str) -> str:
-    if decoder not in ("auto", "numpy", "ldpc"):
-        raise ValueError(f"decoder must be 'auto', 'numpy' or 'ldpc', got {decoder!r}")
+    if decoder not in ("auto", "numba", "numpy", "ldpc"):
+        raise ValueError(f"decoder must be 'auto', 'numba', 'numpy' or 'ldpc', got {decoder!r}")
     if schedule not in ("serial", "parallel", "shuffled"):
         raise ValueError(f"schedule must be 'serial', 'parallel' or 'shuffled', got {schedule!r}")
-    if decoder == "numpy" and schedule == "serial":
-        raise ValueError("the numpy decoder has the parallel and shuffled schedules only; use decoder='ldpc'")
+    if decoder in ("numpy", "numba") and schedule == "serial":
+        raise ValueError(f"the {decoder} decoder has the parallel and shuffled schedules only; use decoder='ldpc'")
     if decoder == "ldpc" and schedule == "shuffled":
-        raise ValueError("the shuffled schedule is the numpy decoder's; use decoder='numpy' or 'auto'")
-    return ("ldpc" if schedule == "serial" else "numpy") if decoder == "auto" else decoder
+        raise ValueError("the shuffled schedule is the numpy and numba decoders'; use decoder='auto'")
+    if decoder == "numba" and not bp_kernel.available():
+        raise MissingExtra("fast", "decoder='numba'")
+    if decoder == "auto":
+        return "ldpc" if schedule == "serial" else ("numba" if bp_kernel.available() else "numpy")
+    return decoder
 
 
 def _run_numpy(schedule: str, graph: _Graph, target, llr, max_iter, bp_method, ms_scaling_factor, c2v=None,
-               patience: int = 0):
+               patience: int = 0, engine: str = "numpy"):
+    """The numpy (or, ``engine='numba'``, compiled) decoder of ``schedule``."""
+    if engine == "numba":
+        return _bp_compiled(graph, target, llr, max_iter, bp_method, ms_scaling_factor, c2v, patience,
+                            SHUFFLED_GROUPS if schedule == "shuffled" else 1)
     bp = _bp_shuffled if schedule == "shuffled" else _bp_numpy
     return bp(graph, target, llr, max_iter, bp_method, ms_scaling_factor, c2v, patience)
 
@@ -285,7 +321,7 @@ def decode(code: LdpcCode, syndrome: ArrayLike, bits: ArrayLike, p_err: ArrayLik
     else:
         llr = np.log1p(-channel) - np.log(channel)
         e_hat, _, _, _ = _run_numpy(schedule, _Graph(code.H), target, llr, max_iter, bp_method, ms_scaling_factor,
-                                    None, int(patience))
+                                    None, int(patience), engine)
     return b ^ e_hat
 
 

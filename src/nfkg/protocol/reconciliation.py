@@ -481,7 +481,7 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
         else:
             e_hat, converged, nit, c2v = _run_numpy(schedule, _Graph(code.H), target, llr, max_iter, bp_method,
                                                     ms_scaling_factor, None if restart else c2v,
-                                                    _PATIENCE if k < len(sizes) - 1 else 0)
+                                                    _PATIENCE if k < len(sizes) - 1 else 0, engine)
         match = bool(np.array_equal(code.syndrome(b ^ e_hat), s))
         if converged and match:
             break
