@@ -373,10 +373,10 @@ def reconcile(bits_a: ArrayLike, bits_b: ArrayLike, p_err: ArrayLike, seed: int,
         the warm start it leaks 0.01-0.03 less than splitting) or split rows
         (:func:`split_code`: every intermediate code is a fresh-like code, better when each
         attempt decodes from scratch, ``restart=True`` or ``decoder='ldpc'``).
-    decoder : {'auto', 'numpy', 'ldpc'}
-        BP implementation: the vectorised numpy one (``'auto'`` with the parallel schedule;
-        warm start, early stop) or :class:`ldpc.BpDecoder` (``'auto'`` with the serial
-        schedule; every attempt from scratch).
+    decoder : {'auto', 'numba', 'numpy', 'ldpc'}
+        BP: compiled (``'auto'`` with numba, the ``fast`` extra), vectorised numpy (both warm
+        start, early stop) or :class:`ldpc.BpDecoder` (``'auto'`` with the serial schedule;
+        each attempt from scratch): :mod:`nfkg.protocol.bp`.
     restart : bool
         Decode every attempt from scratch (numpy decoder) instead of continuing.
     cache : bool
