@@ -99,8 +99,8 @@ _WINDOW = 8.0
 EVE_WINDOW = 5.5
 #: Most candidate cells per sample in one posterior evaluation (wider: the level is uniform).
 _MAX_CANDIDATES = 512
-#: Samples per posterior evaluation (memory: _CHUNK x candidates floats).
-_CHUNK = 16384
+#: Candidate cells per posterior evaluation (samples x candidates; small enough to stay in cache).
+_CELLS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,31 @@ def _cell_prob(q: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantizer)
     return np.where((q >= 0) & (q < L), p, 0.0)
 
 
+def _run_prob(q0: np.ndarray, nk: int, mu: np.ndarray, s: float, quant: UniformQuantizer) -> np.ndarray:
+    r""":func:`_cell_prob` of the consecutive cells ``q0 + k``, ``k = 0..nk-1``: ``(n, nk)``.
+
+    Adjacent cells share an edge, so the normal CDF is evaluated once per edge (``nk + 1`` per
+    sample, and once more at the upper edge of the cell that straddles the mean) instead of
+    twice per cell: each edge's :math:`\Phi(-|z|)` is the tail that both of its cells use,
+    except at the straddling cell's upper edge, whose :math:`\Phi(z)` is evaluated directly.
+    Every mass is the same difference of the same two numbers as in :func:`_cell_prob`, so
+    the result is equal to it bit for bit (tested)."""
+    from scipy.special import ndtr
+
+    L, d = quant.levels, quant.step
+    r = q0.astype(np.int64)[:, None] + np.arange(nk + 1)     # edge r: lower edge of cell r
+    e = np.where(r <= 0, -np.inf, np.where(r >= L, np.inf, (r - L / 2) * d))
+    z = (e - mu[:, None]) / s
+    pos = z > 0
+    a = ndtr(-np.abs(z))                       # the tail on each edge's own side of the mean
+    upper = a[:, 1:].copy()                    # Phi(z) at each cell's upper edge ...
+    strad = pos[:, 1:] & ~pos[:, :-1]          # ... evaluated where it lies above the mean
+    upper[strad] = ndtr(z[:, 1:][strad])       # (below it, Phi(z) is the tail itself)
+    p = np.where(pos[:, :-1], a[:, :-1] - a[:, 1:], upper - a[:, :-1])
+    q = r[:, :-1]
+    return np.where((q >= 0) & (q < L), p, 0.0)
+
+
 def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: int,
                      quant: UniformQuantizer, tail: tuple[float, float] | None = None,
                      known: int | None = None, window: float | None = None) -> np.ndarray:
@@ -225,43 +250,71 @@ def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: 
     level is uniform to double precision (Poisson summation: the deviation is about
     :math:`2e^{-2\pi^2 (s/2^{i+1}\Delta)^2}`) and 1/2 is returned.
     """
+    i = int(level)
+    i_known = i if known is None else min(max(int(known), 0), i)
+    return _posteriors(mu, s, lower, (i,), quant, tail, i_known, window)[i]
+
+
+def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tuple,
+                quant: UniformQuantizer, tail: tuple[float, float] | None, i_known: int,
+                window: float | None) -> dict:
+    r""":func:`level_posteriors` of several levels :math:`i \ge` ``i_known`` with the same known
+    levels, ``{i: posteriors}``: the candidate cells and their masses depend on ``i_known``
+    only, so they are computed once and each level only sums its own half of them (Eve, once
+    she is stuck at a level, conditions every later level on the same ones)."""
     mu = np.asarray(mu, float)
     n = mu.size
-    i = int(level)
-    if 2.0 * (1 << i) * quant.step <= s / 4.0:
-        return np.full(n, 0.5)
-    i_known = i if known is None else min(max(int(known), 0), i)
+    out: dict = {}
+    shared = []
     period = (1 << i_known) * quant.step            # spacing of the candidate cells
     eps, kappa = (0.0, 1.0) if tail is None else (float(tail[0]), float(tail[1]))
     w = s * (kappa if eps > 0 else 1.0) * ((_WINDOW if window is None else float(window)) / _WINDOW)
+    for i in levels:
+        if 2.0 * (1 << i) * quant.step <= s / 4.0:
+            out[i] = np.full(n, 0.5)
+        elif i_known < i and 2.0 * period <= s / 4.0:
+            # the known levels are uniform at this resolution (Poisson summation, as above): B_i is
+            # the parity of the run of 2^i cells, i.e. level 0 of the quantiser with step 2^i Delta
+            runs = UniformQuantizer(step=(1 << i) * quant.step, bits=quant.bits - i, sigma=quant.sigma)
+            out[i] = level_posteriors(mu, s, None, 0, runs, tail, window=window)
+        else:
+            shared.append(i)
+    if not shared:
+        return out
     lower = np.zeros(n, np.int64) if (i_known == 0 or lower is None) else \
         np.asarray(lower, np.int64) & ((1 << i_known) - 1)
     L = quant.levels
     nk = int(math.ceil(2.0 * _WINDOW * w / period)) + 3
-    if i_known < i and 2.0 * period <= s / 4.0:
-        # the known levels are uniform at this resolution (Poisson summation, as above): B_i is
-        # the parity of the run of 2^i cells, i.e. level 0 of the quantiser with step 2^i Delta
-        runs = UniformQuantizer(step=(1 << i) * quant.step, bits=quant.bits - i, sigma=quant.sigma)
-        return level_posteriors(mu, s, None, 0, runs, tail, window=window)
     nk = min(nk, _MAX_CANDIDATES, (L >> i_known) + 1)
-    out = np.empty(n)
-    for a in range(0, n, _CHUNK):
-        m = mu[a:a + _CHUNK]
-        c = lower[a:a + _CHUNK]
+    res = {i: np.empty(n) for i in shared}
+    chunk = max(64, _CELLS // nk)
+    for a in range(0, n, chunk):
+        m = mu[a:a + chunk]
+        c = lower[a:a + chunk]
         # lowest candidate k: cell c + k 2^i whose upper edge is above mu - W s
         q0 = np.floor((m - _WINDOW * w) / quant.step + L / 2)
         k0 = np.ceil((q0 - c) / (1 << i_known)) - 1
         k = k0[:, None] + np.arange(nk)[None, :]
         q = (c[:, None] + k * (1 << i_known)).astype(np.int64)
-        p = _cell_prob(q, m[:, None], s, quant)
-        if eps > 0:
-            p = (1.0 - eps) * p + eps * _cell_prob(q, m[:, None], kappa * s, quant)
-        one = ((q >> i) & 1).astype(bool)
+        if i_known == 0:                            # consecutive cells: shared edges
+            p = _run_prob(q[:, 0], nk, m, s, quant)
+            if eps > 0:
+                p = (1.0 - eps) * p + eps * _run_prob(q[:, 0], nk, m, kappa * s, quant)
+        else:
+            p = _cell_prob(q, m[:, None], s, quant)
+            if eps > 0:
+                p = (1.0 - eps) * p + eps * _cell_prob(q, m[:, None], kappa * s, quant)
         den = p.sum(axis=1)
-        num = np.where(one, p, 0.0).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[a:a + _CHUNK] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.5)
-    return np.clip(out, 0.0, 1.0)
+        ok = den > 0
+        safe = np.where(ok, den, 1.0)
+        for i in shared:
+            one = ((q >> i) & 1).astype(bool)
+            num = np.where(one, p, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                res[i][a:a + chunk] = np.where(ok, num / safe, 0.5)
+    for i in shared:
+        out[i] = np.clip(res[i], 0.0, 1.0)
+    return out
 
 
 def _h2_mean(p_err: np.ndarray) -> float:
@@ -395,13 +448,20 @@ def eve_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantiz
     n = q_ref.size
     q_e = np.zeros(n, np.int64)
     known = 0                          # Eve knows levels 0..known-1
+    stuck: dict = {}                   # posteriors of the levels above the one she could not confirm
     for lev in outcome.levels:
         i = lev.level
         truth = quant.level_bits(q_ref, i)
         if lev.action == "disclosed":
             bits, sure = truth, True
         else:
-            p1 = level_posteriors(mu, s, q_e, i, quant, known=known, window=EVE_WINDOW)
+            if known < i and not stuck:
+                # from here on every level is conditioned on the same known levels (known stays
+                # below i): one evaluation of the candidates' masses serves them all
+                rest = tuple(v.level for v in outcome.levels if v.level >= i and v.action != "disclosed")
+                stuck = _posteriors(mu, s, q_e, rest, quant, None, known, EVE_WINDOW)
+            p1 = stuck.pop(i) if known < i else level_posteriors(mu, s, q_e, i, quant, known=known,
+                                                                 window=EVE_WINDOW)
             guess = (p1 > 0.5).astype(np.uint8)
             p_err = np.minimum(p1, 1.0 - p1)
             code = None if lev.action != "coded" else lev.rec.code

@@ -1,0 +1,96 @@
+"""The fast paths of the multilevel posteriors (nfkg.protocol.multilevel): shared cell edges and
+several levels from one evaluation of the candidates, against the cell-by-cell computation
+(bit for bit) and against high-precision and brute-force references."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from nfkg.protocol import multilevel as ml
+
+
+def _mp_mass(lo: float, hi: float, mu: float, s: float) -> float:
+    """P(lo <= X < hi), X ~ N(mu, s^2), in 50-digit arithmetic."""
+    with mpmath.workdps(50):
+        z = [mpmath.mpf(t - mu) / s if np.isfinite(t) else mpmath.mpf(t) for t in (lo, hi)]
+        if z[0] > 0:                      # upper tail: 1 - Phi(z) = Phi(-z), no cancellation
+            return float(mpmath.ncdf(-z[0]) - mpmath.ncdf(-z[1]))
+        return float(mpmath.ncdf(z[1]) - mpmath.ncdf(z[0]))
+
+
+@pytest.mark.parametrize("s", [0.05, 0.7, 6.0])
+def test_run_of_cells_equals_cell_by_cell_bit_for_bit(s):
+    """Consecutive cells (shared edges) give the very numbers of the cell-by-cell masses, the
+    end cells, cells outside [0, L) and the cell straddling the mean included."""
+    rng = np.random.default_rng(3)
+    q = ml.UniformQuantizer(step=0.25, bits=6, sigma=1.0)
+    n, nk = 400, 23
+    mu = rng.uniform(-10, 10, n)
+    mu[:5] = [0.0, -8.0, 8.0, 0.25 * 3, -0.25 * 32]           # on an edge, beyond both ends
+    q0 = np.floor(mu / q.step + q.levels / 2) - rng.integers(0, nk, n)
+    q0[:3] = [-30, -5, 60]                                     # runs starting outside [0, L)
+    cells = q0[:, None].astype(np.int64) + np.arange(nk)
+    want = ml._cell_prob(cells, mu[:, None], s, q)
+    got = ml._run_prob(q0, nk, mu, s, q)
+    assert np.array_equal(got, want)
+    assert np.all(got >= 0)
+
+
+def test_run_of_cells_against_high_precision():
+    """Cell masses to full relative precision in both tails (50-digit reference)."""
+    q = ml.UniformQuantizer(step=0.4, bits=5, sigma=1.0)
+    mu = np.array([0.13, -2.9])
+    s = 0.3
+    q0 = np.array([0.0, 0.0])
+    got = ml._run_prob(q0, q.levels, mu, s, q)
+    t = np.concatenate([[-np.inf], q.thresholds, [np.inf]])
+    for r in range(mu.size):
+        for j in range(q.levels):
+            ref = _mp_mass(t[j], t[j + 1], mu[r], s)
+            if ref > 1e-300:
+                assert got[r, j] == pytest.approx(ref, rel=1e-12, abs=1e-17)
+            else:
+                assert got[r, j] < 1e-290
+
+
+def test_many_levels_from_one_evaluation_equal_one_at_a_time():
+    """_posteriors of all levels above the known ones equals level_posteriors level by level
+    (bit for bit: Eve's decoder takes them from one evaluation), in the window, run and
+    uniform branches, with and without the tail mixture."""
+    rng = np.random.default_rng(7)
+    q = ml.design_quantizer(1 - 1e-4, 1.0)
+    n = 3000
+    mu = rng.normal(0, 1, n)
+    lower = q.index(mu + rng.normal(0, 0.01, n))
+    for s, known, tail, window in [(0.0141, 3, None, ml.EVE_WINDOW), (0.3, 2, ml.TAIL, None),
+                                   (0.08, 0, None, ml.EVE_WINDOW), (2.0, 5, ml.TAIL, 5.5)]:
+        levels = tuple(range(known, q.bits))
+        many = ml._posteriors(mu, s, lower, levels, q, tail, known, window)
+        assert sorted(many) == list(levels)
+        for i in levels:
+            one = ml.level_posteriors(mu, s, lower, i, q, tail, known=known, window=window)
+            assert np.array_equal(many[i], one), (s, known, i)
+
+
+def test_levels_summed_over_unknown_ones_against_enumeration():
+    """With known < i, the posterior of B_i sums over the unknown levels between: equal to a
+    brute-force sum over every cell that matches the known levels."""
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(11)
+    q = ml.UniformQuantizer(step=0.3, bits=6, sigma=1.0)
+    n, s, known = 300, 0.9, 2
+    mu = rng.normal(0, 2.0, n)
+    lower = rng.integers(0, q.levels, n)
+    edges = np.concatenate([[-np.inf], q.thresholds, [np.inf]])
+    cells = ndtr((edges[None, 1:] - mu[:, None]) / s) - ndtr((edges[None, :-1] - mu[:, None]) / s)
+    idx = np.arange(q.levels)
+    match = (idx[None, :] & ((1 << known) - 1)) == (lower & ((1 << known) - 1))[:, None]
+    levels = tuple(range(known, q.bits))
+    got = ml._posteriors(mu, s, lower, levels, q, None, known, None)
+    for i in levels:
+        num = (cells * match * ((idx >> i) & 1)[None, :]).sum(1)
+        den = (cells * match).sum(1)
+        np.testing.assert_allclose(got[i], num / den, atol=1e-12)
