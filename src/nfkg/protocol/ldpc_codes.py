@@ -50,7 +50,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from .ldpc_graph import (DEGREE_TABLE, SOFT_DEGREE_TABLE, _bad_edges, _column_degrees, _csr, _deal,  # noqa: F401
-                         _deal_dense, _few_cycles, _keys_in, _swap, _untangle, _weight_key, degree_profile)
+                         _deal_dense, _few_cycles, _keys_in, _stable_order, _swap, _untangle, _weight_key, degree_profile)
 
 __all__ = ["LdpcCode", "make_code", "extend_code", "split_code", "degree_profile", "code_cache_info", "clear_code_cache",
            "CODE_CACHE_BYTES"]
@@ -272,7 +272,7 @@ def make_code(n: int, m: int, seed: int, column_weight: int | Mapping[int, float
         rows = np.concatenate([rows, path[:t], path[1: t + 1]])
         cols = np.concatenate([cols, two, two])
         movable = np.arange(rows.size) < rows.size - 2 * t            # the path stays
-        o = np.argsort(rows, kind="stable")
+        o = _stable_order(rows)
         rows, cols, movable = rows[o], cols[o], movable[o]
         cols = _untangle(rows, cols, m, n, movable, rng, _few_cycles(deg, m))
     cw = dict(column_weight) if isinstance(column_weight, Mapping) else int(column_weight)
@@ -350,7 +350,7 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None, *,
         sockets = np.concatenate([order[:e_high], np.tile(rest, -(-(e - e_high) // rest.size))[: e - e_high]])
     else:
         sockets = np.tile(order, -(-e // n))[:e]
-    sockets = sockets[np.argsort(rng.permutation(n)[sockets], kind="stable")]   # grouped by column
+    sockets = sockets[_stable_order(rng.permutation(n)[sockets])]      # grouped by column
     new_rows, new_cols = _deal(sockets, k, rng)
     old = code.H.tocoo()                               # canonical csr: row-major order
     rows = np.concatenate([old.row.astype(np.int64), m0 + new_rows])
