@@ -395,3 +395,17 @@ def test_high_resolution_closed_forms_match_the_quadrature(step, rho):
     np.testing.assert_allclose(closed, quad, rtol=1e-9)
     assert b._fine_step(b.thresholds(3), 1.0) is None               # not uniform
     assert b._fine_step(tau, 10 * step) is None                     # not fine
+
+
+def test_renyi_entropies_of_several_alphas_at_once():
+    """The batched H_alpha (one quadrature for several alphas, as the key length uses it) gives
+    each alpha's value of conditional_renyi_entropy bit for bit, and agrees with mpmath."""
+    from nfkg.protocol.bounds import _renyi_entropies
+
+    alphas = (1.00001, 1.001, 1.1, 1.3, 2.0)
+    for rho, tau in [(0.9, uniform_thresholds(0.7, 4)), (0.999, uniform_thresholds(0.02, 1024)),
+                     (0.99, thresholds(2)), (0.3, uniform_thresholds(0.01, 2048))]:   # the last: closed form
+        many = _renyi_entropies(rho, alphas, tau)
+        assert many == [conditional_renyi_entropy(rho, a, thresholds=tau) for a in alphas]
+    assert _renyi_entropies(0.9, (1.3,), uniform_thresholds(0.7, 4))[0] == pytest.approx(
+        _mp_reference(0.9, uniform_thresholds(0.7, 4), 1.3), rel=1e-10)

@@ -74,8 +74,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .cell_quadrature import (_CHUNK, _FINE_RATIO, _GL_ORDER, _LN2, _MAX_LEVELS, _PANEL, _PANEL_T,  # noqa: F401
-                              _T_MAX, _WINDOW, _cell_probs, _entropy_rows, _expect, _fine_step, _gauss_legendre,
-                              _nodes, _rho_s, _thresholds_of, thresholds, uniform_thresholds)
+                              _T_MAX, _WINDOW, _cell_probs, _entropy_rows, _expect, _expect_many, _fine_step,
+                              _gauss_legendre, _nodes, _rho_s, _thresholds_of, thresholds, uniform_thresholds)
 from .gaussian_bounds import (_MIN_ONE_MINUS_RHO2, EVE, REFERENCE, _mi_pair, _roles, correlation,  # noqa: F401
                               direction_correlations, gaussian_mutual_information, gaussian_one_way_bs,
                               gaussian_one_way_user)
@@ -249,28 +249,34 @@ def conditional_renyi_entropy(rho: ArrayLike, alpha: float, *, bits: int = 1,
     if alpha == 1.0:
         return conditional_entropy(rho, bits, thresholds=thresholds)
     tau = _thresholds_of(bits, thresholds)
-    am1 = alpha - 1.0
+    return _scalar_or_array(rho, lambda r: _renyi_entropies(r, (alpha,), tau)[0])
 
-    def dev(p: np.ndarray) -> np.ndarray:
+
+def _renyi_entropies(r: float, alphas: tuple, tau: np.ndarray) -> list:
+    r""":func:`conditional_renyi_entropy` at one :math:`\rho` for several :math:`\alpha > 1`, from one
+    quadrature of the cell masses (each value is the one the function returns for that
+    :math:`\alpha` alone: the same sums)."""
+    rr, s = _rho_s(r)
+    if s == 0.0 or tau.size == 0:
+        return [0.0] * len(alphas)
+    fine = _fine_step(tau, s)
+    cap = math.log2(tau.size + 1)
+    if fine is not None:                                # high resolution: closed form
+        return [min(max(math.log2(math.sqrt(2.0 * math.pi) * s / fine) + math.log2(a) / (2.0 * (a - 1.0))
+                        + (fine / s) ** 2 / (24.0 * _LN2), 0.0), cap) for a in alphas]
+    am1s = [float(a) - 1.0 for a in alphas]
+
+    def dev(p: np.ndarray) -> tuple:
         pos = p > 0
         lp = np.log(np.where(pos, p, 1.0))
-        return np.sum(np.where(pos, -p * np.expm1(am1 * lp), 0.0), axis=-1)
+        return tuple(np.sum(np.where(pos, -p * np.expm1(am1 * lp), 0.0), axis=-1) for am1 in am1s)
 
-    def one(r: float) -> float:
-        rr, s = _rho_s(r)
-        if s == 0.0 or tau.size == 0:
-            return 0.0
-        fine = _fine_step(tau, s)
-        if fine is not None:                            # high resolution: closed form
-            val = (math.log2(math.sqrt(2.0 * math.pi) * s / fine) + math.log2(alpha) / (2.0 * am1)
-                   + (fine / s) ** 2 / (24.0 * _LN2))
-            return min(max(val, 0.0), math.log2(tau.size + 1))
-        d = float(_expect(rr, tau, dev))
-        d = min(max(d, 0.0), 1.0 - 1e-300)
+    out = []
+    for am1, d in zip(am1s, _expect_many(rr, tau, dev)):
+        d = min(max(float(d), 0.0), 1.0 - 1e-300)
         val = math.log1p(-d) / (-am1 * _LN2)
-        return min(max(val, 0.0), math.log2(tau.size + 1))
-
-    return _scalar_or_array(rho, one)
+        out.append(min(max(val, 0.0), cap))
+    return out
 
 
 def quantizer_bound(cov: ArrayLike, direction: str = "bs", *, bits: int = 1,

@@ -225,22 +225,29 @@ def _expect(rho: float, tau: np.ndarray, f: Callable[[np.ndarray], np.ndarray]) 
     r""":math:`\sum_i w_i f(p(t_i))` over the composite rule: the expectation over :math:`t` of ``f`` where
     ``f`` is negligible outside the thresholds' windows (``f`` maps ``(n, K+1)`` cell masses to
     ``(n,)`` or ``(n, k)``)."""
+    return _expect_many(rho, tau, lambda p: (f(p),))[0]
+
+
+def _expect_many(rho: float, tau: np.ndarray, f: Callable[[np.ndarray], tuple]) -> list:
+    r""":func:`_expect` of several functionals at once: ``f`` maps the cell masses to a tuple of
+    arrays (each ``(n,)`` or ``(n, k)``), and the masses, the costly part, are computed once for
+    all of them; each expectation is the very sum :func:`_expect` of that functional alone forms."""
     r, s = _rho_s(rho)
     m, w = _nodes(r, s, tau)
     if r <= 0.0:
         s = 1.0
     lo = np.searchsorted(tau, m - _WINDOW * s, side="left")
     hi = np.searchsorted(tau, m + _WINDOW * s, side="right")
-    total = None
+    totals = None
     width = int((hi - lo).max()) + 1 if m.size else 1
     step = max(1, _CHUNK // width)
     for i0 in range(0, m.size, step):
         sl = slice(i0, i0 + step)
-        val = w[sl] @ f(_cell_probs(m[sl], s, tau, lo[sl], hi[sl]))
-        total = val if total is None else total + val
-    if total is None:
-        total = f(np.ones((1, 1)))[0] * 0.0
-    return np.asarray(total, float)
+        vals = [w[sl] @ v for v in f(_cell_probs(m[sl], s, tau, lo[sl], hi[sl]))]
+        totals = vals if totals is None else [t + v for t, v in zip(totals, vals)]
+    if totals is None:
+        totals = [v[0] * 0.0 for v in f(np.ones((1, 1)))]
+    return [np.asarray(t, float) for t in totals]
 
 
 def _entropy_rows(p: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .amplification import key_length
-from .bounds import conditional_entropy, conditional_renyi_entropy, correlation
+from .bounds import _renyi_entropies, _thresholds_of, conditional_entropy, correlation
 
 #: No public names: the plan and the key length are :func:`nfkg.protocol.keygen.keygen`'s internals.
 __all__: list[str] = []
@@ -55,9 +55,17 @@ class _Plan:
         lengths take the best of a few alphas, :func:`_renyi_alphas`)."""
         a = float(alpha)
         if a not in self._h_alpha:
-            self._h_alpha[a] = float(conditional_renyi_entropy(self.rho_eve, a, bits=self.bits)) if self.quant is None \
-                else float(conditional_renyi_entropy(self.rho_eve, a, thresholds=self.quant.thresholds))
+            self.h_alphas((a,))
         return self._h_alpha[a]
+
+    def h_alphas(self, alphas) -> None:
+        """Fill the cache of :meth:`h_alpha` for ``alphas`` (in ``(1, 2]``) from one quadrature
+        of Eve's cell masses (the values :func:`~nfkg.protocol.bounds.conditional_renyi_entropy`
+        gives one by one)."""
+        todo = tuple(dict.fromkeys(float(a) for a in alphas if float(a) not in self._h_alpha))
+        if todo:
+            tau = _thresholds_of(self.bits, None if self.quant is None else self.quant.thresholds)
+            self._h_alpha.update(zip(todo, (float(v) for v in _renyi_entropies(self.rho_eve, todo, tau))))
 
 
 def _plan(c: np.ndarray, direction: str, quantizer: str, bits: int, step: float) -> _Plan:
@@ -89,9 +97,12 @@ def _renyi_alphas(plan: _Plan, n_sym: int, eps_smooth: float) -> list[float]:
     one), all from the plan's cache of H_alpha; any alpha gives a valid length."""
     from .amplification import renyi_min_entropy
 
+    plan.h_alphas(_COARSE_ALPHAS)
     a0 = renyi_min_entropy(n_sym, plan.h_alpha, eps_smooth, alphas=_COARSE_ALPHAS)[1]
     fine = [1.0 + (a0 - 1.0) * 10.0 ** (k / 8.0) for k in range(-4, 5)]
-    return sorted({a for a in (*_COARSE_ALPHAS, *fine) if 1.0 < a <= 2.0})
+    alphas = sorted({a for a in (*_COARSE_ALPHAS, *fine) if 1.0 < a <= 2.0})
+    plan.h_alphas(alphas)
+    return alphas
 
 
 def _length(plan: _Plan, n_sym: int, leaked: int, eps_pa: float, eps_smooth: float, method: str) -> int:
