@@ -94,3 +94,24 @@ def test_levels_summed_over_unknown_ones_against_enumeration():
         num = (cells * match * ((idx >> i) & 1)[None, :]).sum(1)
         den = (cells * match).sum(1)
         np.testing.assert_allclose(got[i], num / den, atol=1e-12)
+
+
+@pytest.mark.parametrize("s, tail", [(0.005, ml.TAIL), (0.02, None), (0.003, ml.TAIL)])
+def test_masses_kept_from_level_to_level_change_nothing(s, tail):
+    """The multistage decoder's memo (the candidates of level i+1 are every other one of level i)
+    gives the posteriors computed from scratch, bit for bit, whatever bits were decoded below,
+    across a change of the tail model and a level computed without it."""
+    rng = np.random.default_rng(int(s * 1e4))
+    q = ml.UniformQuantizer(step=0.4 * 0.005, bits=12, sigma=1.0)
+    n = 5000
+    x = rng.normal(0, 1, n)
+    mu = x + rng.normal(0, 0.005, n)
+    q_hat = q.index(x) ^ (rng.random(n) < 0.05).astype(np.int64)     # some wrong decoded bits
+    memo: dict = {}
+    for i in range(q.bits):
+        t = None if i == 4 else tail
+        lower = q_hat & ((1 << i) - 1)
+        got = ml._posteriors(mu, s, lower, (i,), q, t, i, None, memo)[i]
+        want = ml.level_posteriors(mu, s, lower, i, q, t)
+        assert np.array_equal(got, want), i
+    assert memo["masses"] is not None

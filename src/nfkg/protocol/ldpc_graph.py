@@ -130,8 +130,13 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
     open_row = np.zeros(m, bool)                                        # rows with a movable edge
     open_row[rows[movable]] = True
     pair_key, pair_fixed, groups = [], [], []
-    for d in np.unique(deg[deg >= 2]).tolist():
-        cs = np.flatnonzero(deg == d)
+    listed = deg >= 2
+    if touched is not None:             # a pair through a touched row: its column has an edge there
+        hit = np.zeros(n, bool)
+        hit[cols[touched[rows]]] = True
+        listed &= hit
+    for d in np.unique(deg[listed]).tolist():
+        cs = np.flatnonzero(listed & (deg == d))
         E = by_col[start[cs][:, None] + np.arange(d)]                   # (n_d, d) edge indices
         R, M = rows[E], movable[E]
         i, j = np.triu_indices(d, 1)
@@ -144,8 +149,7 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
             T = touched[R]
             keep &= T[:, i] | T[:, j]
         at = np.flatnonzero(keep)                                       # in the (n_d, pairs) layout
-        row, pair = np.divmod(at, i.size)
-        pair_key.append(R[row, i[pair]] * m + R[row, j[pair]])
+        pair_key.append((R[:, i] * m + R[:, j]).ravel()[at])
         pair_fixed.append(~mov.ravel()[at])
         groups.append((E, i, j, at))
     if not pair_key:
@@ -153,13 +157,11 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
     pk, fixed = np.concatenate(pair_key), np.concatenate(pair_fixed)
     # per pair (row pair listed by several columns), the columns after the first, fixed columns
     # first: those are the cycles to break
-    twice = np.sort(pk)
-    twice = twice[1:][twice[1:] == twice[:-1]]
-    if twice.size == 0:
+    o = _stable_order(2 * pk + ~fixed)
+    pko = pk[o]
+    again = np.sort(o[1:][pko[1:] == pko[:-1]])
+    if again.size == 0:
         return dup, True
-    sub = np.flatnonzero(_keys_in(pk, twice))
-    o = sub[_stable_order(2 * pk[sub] + ~fixed[sub])]
-    again = np.sort(o[1:][pk[o[1:]] == pk[o[:-1]]])
     e1, e2 = np.empty(again.size, np.int64), np.empty(again.size, np.int64)
     offset = 0
     for E, i, j, at in groups:                        # back to edge indices, for these pairs only

@@ -101,6 +101,8 @@ EVE_WINDOW = 5.5
 _MAX_CANDIDATES = 512
 #: Candidate cells per posterior evaluation (samples x candidates; small enough to stay in cache).
 _CELLS = 1 << 16
+#: Most candidates per sample whose masses the multistage decoder keeps for the next level.
+_MEMO_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -257,11 +259,17 @@ def level_posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, level: 
 
 def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tuple,
                 quant: UniformQuantizer, tail: tuple[float, float] | None, i_known: int,
-                window: float | None) -> dict:
+                window: float | None, memo: dict | None = None) -> dict:
     r""":func:`level_posteriors` of several levels :math:`i \ge` ``i_known`` with the same known
     levels, ``{i: posteriors}``: the candidate cells and their masses depend on ``i_known``
     only, so they are computed once and each level only sums its own half of them (Eve, once
-    she is stuck at a level, conditions every later level on the same ones)."""
+    she is stuck at a level, conditions every later level on the same ones).
+
+    ``memo`` (a dict the caller keeps across the levels of one block) holds the candidates'
+    masses of the previous call: the candidates of level :math:`i + 1` given the decoded
+    :math:`B_i` are every other candidate of level :math:`i`, the same cells with the same
+    masses, so only those outside the previous window are computed (the multistage decoder,
+    level after level with the same ``s``, ``tail`` and ``window``)."""
     mu = np.asarray(mu, float)
     n = mu.size
     out: dict = {}
@@ -288,6 +296,11 @@ def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tupl
     nk = min(nk, _MAX_CANDIDATES, (L >> i_known) + 1)
     res = {i: np.empty(n) for i in shared}
     chunk = max(64, _CELLS // nk)
+    setting = (n, float(s), eps, kappa, w, quant.step, quant.bits)
+    prev = memo.get("masses") if memo is not None and memo.get("setting") == setting else None
+    keep = memo is not None and nk <= _MEMO_CANDIDATES
+    if keep:
+        new_first, new_p = np.empty(n, np.int64), np.empty((n, nk))
     for a in range(0, n, chunk):
         m = mu[a:a + chunk]
         c = lower[a:a + chunk]
@@ -296,7 +309,9 @@ def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tupl
         k0 = np.ceil((q0 - c) / (1 << i_known)) - 1
         k = k0[:, None] + np.arange(nk)[None, :]
         q = (c[:, None] + k * (1 << i_known)).astype(np.int64)
-        if i_known == 0:                            # consecutive cells: shared edges
+        if prev is not None and prev[0] <= i_known:
+            p = _reuse_masses(q, m, s, quant, eps, kappa, prev, a)
+        elif i_known == 0:                          # consecutive cells: shared edges
             p = _run_prob(q[:, 0], nk, m, s, quant)
             if eps > 0:
                 p = (1.0 - eps) * p + eps * _run_prob(q[:, 0], nk, m, kappa * s, quant)
@@ -304,6 +319,8 @@ def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tupl
             p = _cell_prob(q, m[:, None], s, quant)
             if eps > 0:
                 p = (1.0 - eps) * p + eps * _cell_prob(q, m[:, None], kappa * s, quant)
+        if keep:
+            new_first[a:a + chunk], new_p[a:a + chunk] = q[:, 0], p
         den = p.sum(axis=1)
         ok = den > 0
         safe = np.where(ok, den, 1.0)
@@ -312,9 +329,35 @@ def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tupl
             num = np.where(one, p, 0.0).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 res[i][a:a + chunk] = np.where(ok, num / safe, 0.5)
+    if memo is not None:
+        memo["setting"] = setting
+        memo["masses"] = (i_known, new_first, new_p) if keep else None
     for i in shared:
         out[i] = np.clip(res[i], 0.0, 1.0)
     return out
+
+
+def _reuse_masses(q: np.ndarray, m: np.ndarray, s: float, quant: UniformQuantizer, eps: float, kappa: float,
+                  prev: tuple, a: int) -> np.ndarray:
+    """The masses of candidate cells ``q`` (rows ``a..`` of the block) taken from the previous
+    call's (``prev``: its ``i_known``, each row's first candidate and their masses) where that
+    computed them, computed (:func:`_cell_prob`, elementwise: the same numbers) elsewhere."""
+    ik, first, masses = prev
+    rows = q.shape[0]
+    d = q - first[a:a + rows, None]
+    idx = d >> ik
+    have = (d >= 0) & (idx < masses.shape[1]) & ((d & ((1 << ik) - 1)) == 0)
+    p = np.empty(q.shape)
+    r, j = np.nonzero(have)
+    p[r, j] = masses[a + r, idx[r, j]]
+    r, j = np.nonzero(~have)
+    if r.size:
+        qm, mm = q[r, j], m[r]
+        fresh = _cell_prob(qm, mm, s, quant)
+        if eps > 0:
+            fresh = (1.0 - eps) * fresh + eps * _cell_prob(qm, mm, kappa * s, quant)
+        p[r, j] = fresh
+    return p
 
 
 def _h2_mean(p_err: np.ndarray) -> float:
@@ -391,6 +434,7 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
     leaked = 0
     rec_levels = []
     ok = True
+    memo: dict = {}                    # candidates' masses, from one level to the next
     for i in range(quant.bits):
         truth = quant.level_bits(q_ref, i)
         if h_model is not None and h_model[i] >= DISCLOSE_H:
@@ -399,7 +443,7 @@ def reconcile_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQ
             q_hat |= truth.astype(np.int64) << i
             continue
         robust = tail if (h_model is None or h_model[i] < TAIL_H) else None
-        p1 = level_posteriors(mu, s, q_hat & ((1 << i) - 1), i, quant, robust)
+        p1 = _posteriors(mu, s, q_hat & ((1 << i) - 1), (i,), quant, robust, i, None, memo)[i]
         guess = (p1 > 0.5).astype(np.uint8)
         p_err = np.minimum(p1, 1.0 - p1)
         h = _h2_mean(p_err)
@@ -448,20 +492,23 @@ def eve_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantiz
     n = q_ref.size
     q_e = np.zeros(n, np.int64)
     known = 0                          # Eve knows levels 0..known-1
-    stuck: dict = {}                   # posteriors of the levels above the one she could not confirm
+    ahead: dict = {}                   # posteriors of this and later levels given levels 0..known-1
     for lev in outcome.levels:
         i = lev.level
         truth = quant.level_bits(q_ref, i)
         if lev.action == "disclosed":
             bits, sure = truth, True
         else:
-            if known < i and not stuck:
-                # from here on every level is conditioned on the same known levels (known stays
-                # below i): one evaluation of the candidates' masses serves them all
+            if i not in ahead:
+                # the candidates' masses depend on the known levels only: one evaluation serves
+                # this level and, should she not confirm it (known then stays below every later
+                # level), all later ones; not where the later levels would be computed from runs
+                # of cells instead (the known levels uniform at their resolution)
                 rest = tuple(v.level for v in outcome.levels if v.level >= i and v.action != "disclosed")
-                stuck = _posteriors(mu, s, q_e, rest, quant, None, known, EVE_WINDOW)
-            p1 = stuck.pop(i) if known < i else level_posteriors(mu, s, q_e, i, quant, known=known,
-                                                                 window=EVE_WINDOW)
+                if known == i and 2.0 * (1 << i) * quant.step <= s / 4.0:
+                    rest = (i,)
+                ahead = _posteriors(mu, s, q_e, rest, quant, None, known, EVE_WINDOW)
+            p1 = ahead.pop(i)
             guess = (p1 > 0.5).astype(np.uint8)
             p_err = np.minimum(p1, 1.0 - p1)
             code = None if lev.action != "coded" else lev.rec.code
@@ -473,4 +520,5 @@ def eve_block(q_ref: np.ndarray, mu: np.ndarray, s: float, quant: UniformQuantiz
         q_e |= np.asarray(bits, np.int64) << i
         if sure and known == i:
             known = i + 1
+            ahead = {}                 # computed given fewer levels than she now knows
     return q_e
