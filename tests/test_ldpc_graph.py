@@ -106,3 +106,14 @@ def test_codes_without_4_cycles_where_few():
     np.fill_diagonal(overlap, 0)
     assert overlap.max() <= 1
     assert set(H.sum(axis=0).tolist()) <= {2, 3, 6}
+
+
+def test_columns_by_degree_is_the_lexsort():
+    """extend_code's column order (decreasing degree, then the random key, then index) equals
+    NumPy's two-key lexsort, equal keys included."""
+    from nfkg.protocol.ldpc_codes import _by_degree
+
+    rng = np.random.default_rng(2)
+    deg = rng.integers(1, 6, 5000)
+    for r in (rng.random(5000), np.round(rng.random(5000), 2)):      # distinct keys; many ties
+        assert np.array_equal(_by_degree(deg, r), np.lexsort((r, -deg)))

@@ -344,7 +344,7 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None, *,
     deg = np.bincount(code.H.indices, minlength=n)
     e = k * d
     e_high = min(int(round(_EXT_HIGH * e)), n)
-    order = np.lexsort((rng.random(n), -deg))         # highest degree first, random ties
+    order = _by_degree(deg, rng.random(n))           # highest degree first, random ties
     if e_high < n:
         rest = rng.permutation(order[e_high:])
         sockets = np.concatenate([order[:e_high], np.tile(rest, -(-(e - e_high) // rest.size))[: e - e_high]])
@@ -358,6 +358,23 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None, *,
     cols = _untangle(rows, cols, m0 + k, n, rows >= m0, rng, False)
     ext = LdpcCode(_csr(rows, cols, m0 + k, n), code.seed, code.column_weight, (*code.blocks, k))
     return _CACHE.put(key, ext) if key is not None else ext
+
+
+def _by_degree(deg: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``np.lexsort((r, -deg))``: columns by decreasing degree, ties by increasing ``r`` (then
+    index), with one quicksort of ``r`` per degree (a handful); a stable sort only where two
+    values of ``r`` are equal (the quicksort could then order them otherwise)."""
+    order = np.empty(deg.size, np.int64)
+    at = 0
+    for d in np.unique(deg)[::-1].tolist():
+        idx = np.flatnonzero(deg == d)
+        o = np.argsort(r[idx])
+        ro = r[idx][o]
+        if np.any(ro[1:] == ro[:-1]):
+            o = np.argsort(r[idx], kind="stable")
+        order[at: at + idx.size] = idx[o]
+        at += idx.size
+    return order
 
 
 def split_code(code: LdpcCode, m_extra: int, *, cache: bool = True) -> LdpcCode:
