@@ -409,3 +409,18 @@ def test_renyi_entropies_of_several_alphas_at_once():
         assert many == [conditional_renyi_entropy(rho, a, thresholds=tau) for a in alphas]
     assert _renyi_entropies(0.9, (1.3,), uniform_thresholds(0.7, 4))[0] == pytest.approx(
         _mp_reference(0.9, uniform_thresholds(0.7, 4), 1.3), rel=1e-10)
+
+
+def test_quadrature_pieces_do_not_change_the_sums(monkeypatch):
+    """The cell masses are computed in cache-sized pieces of each chunk: any piece size gives the
+    same entropies bit for bit (rows keep the chunk's width, so their sums are the same)."""
+    from nfkg.protocol import cell_quadrature as cq
+
+    tau = uniform_thresholds(0.003, 4096)
+    cases = [lambda: conditional_entropy(0.99999, thresholds=tau), lambda: level_entropies(0.9999, tau).tolist(),
+             lambda: conditional_renyi_entropy(0.9999, 1.2, thresholds=tau), lambda: conditional_entropy(0.9, 3)]
+    monkeypatch.setattr(cq, "_SUB_CELLS", 1 << 30)
+    whole = [f() for f in cases]
+    for piece in (3000, 1 << 15):
+        monkeypatch.setattr(cq, "_SUB_CELLS", piece)
+        assert [f() for f in cases] == whole
