@@ -109,7 +109,15 @@ def _later_copies(key: np.ndarray) -> np.ndarray:
 def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.ndarray, cycles: bool,
                touched: np.ndarray | None) -> tuple[np.ndarray, bool]:
     """Indices of movable edges to move (repeated edges, else one edge per 4-cycle), and
-    whether 4-cycles were looked for.
+    whether 4-cycles were looked for (:func:`_find_bad` without its third value)."""
+    return _find_bad(rows, cols, m, n, movable, cycles, touched)[:2]
+
+
+def _find_bad(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.ndarray, cycles: bool,
+              touched: np.ndarray | None) -> tuple[np.ndarray, bool, bool]:
+    """Indices of movable edges to move (repeated edges, else one edge per 4-cycle), whether
+    4-cycles were looked for, and whether a 4-cycle was found whose edge to move is fixed (it
+    is then left, and not moved: :func:`_untangle` must look for it again).
 
     Edges are ``(rows[i], cols[i])``, sorted by row; ``movable`` marks those that may move.
     A 4-cycle is a pair of rows that two columns share: every column lists its row pairs, and
@@ -122,7 +130,7 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
     sel = np.flatnonzero(look)
     dup = sel[_later_copies(rows[sel] * n + cols[sel])]   # the later copy of each repeated edge
     if dup.size or not cycles:
-        return np.unique(dup), False
+        return np.unique(dup), False, False
     # row pairs of each column, grouped by column degree: (n_d, d) arrays, rows ascending
     by_col = _stable_order(cols)                      # rows are sorted, so each column's rows ascend
     deg = np.bincount(cols, minlength=n)
@@ -153,7 +161,7 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
         pair_fixed.append(~mov.ravel()[at])
         groups.append((E, i, j, at))
     if not pair_key:
-        return dup, True
+        return dup, True, False
     pk, fixed = np.concatenate(pair_key), np.concatenate(pair_fixed)
     # per pair (row pair listed by several columns), the columns after the first, fixed columns
     # first: those are the cycles to break
@@ -161,7 +169,7 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
     pko = pk[o]
     again = np.sort(o[1:][pko[1:] == pko[:-1]])
     if again.size == 0:
-        return dup, True
+        return dup, True, False
     e1, e2 = np.empty(again.size, np.int64), np.empty(again.size, np.int64)
     offset = 0
     for E, i, j, at in groups:                        # back to edge indices, for these pairs only
@@ -171,7 +179,7 @@ def _bad_edges(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.n
         e1[inside], e2[inside] = E[row, i[pair]], E[row, j[pair]]
         offset += at.size
     edge = np.where(movable[e2], e2, e1)
-    return np.unique(edge[movable[edge]]), True
+    return np.unique(edge[movable[edge]]), True, bool(not np.all(movable[edge]))
 
 
 def _keys_in(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -220,10 +228,17 @@ def _untangle(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.nd
     if pool.size == 0:
         return cols
     best, stale, touched = np.inf, 0, None
+    seen = False                    # every 4-cycle found since the last full look had an edge moved
     for it in range(_DUPLICATE_ROUNDS):
-        bad, looked = _bad_edges(rows, cols, m, n, movable, cycles, touched)
+        bad, looked, left = _find_bad(rows, cols, m, n, movable, cycles, touched)
+        if looked:
+            seen = (seen or touched is None) and not left
         if bad.size == 0:
-            if touched is None or not cycles:
+            if touched is None or not cycles or seen:
+                # (with ``seen``, a full look would find nothing: a 4-cycle that a swap made runs
+                # through a row the swap touched, and one left by a swap not made through the
+                # row of its edge to move, so each is found again in the next round, which
+                # found none)
                 break
             touched = None          # one full check before stopping
             continue
