@@ -257,6 +257,64 @@ def _amplify(kept: list[_Kept], plan: _Plan, eps_pa: float, eps_smooth: float, m
     return _Amplified(ell, ell_asym, ell_aep, cat(keys[0]), cat(keys[1]), cat(keys[2]), len(segs))
 
 
+def _user_key(k: int, c: np.ndarray, z: tuple, rounds: int, direction: str, quantizer: str, b: int, step: float,
+              bounds: tuple, eps_pa: float, eps_smooth: float, method: str, seed: int, block_bits: int) -> UserKey:
+    """One user's key from its covariance ``c`` and probings ``z = (z_a, z_b, z_e)`` (module level, so
+    that :func:`keygen` can run users in worker processes); ``bounds = (g_bs, g_user, skr)``."""
+    g_bs_k, g_user_k, skr_k = bounds
+    if direction == "auto":
+        plans = [_plan(c, d, quantizer, b, step) for d in ("bs", "user")]
+        plan = plans[1] if plans[1].bound > plans[0].bound else plans[0]
+    else:
+        plan = _plan(c, direction, quantizer, b, step)
+    z_ref, z_side, z_eve = z[plan.ref], z[plan.side], z[2]
+    common = dict(direction=plan.direction, quantizer=quantizer, bits_per_sample=plan.bits,
+                  step=None if plan.quant is None else float(plan.quant.step),
+                  gaussian_one_way_bs=float(g_bs_k), gaussian_one_way_user=float(g_user_k),
+                  one_way_bound=float(plan.bound), analytic_skr=float(skr_k))
+    n_sym = 2 * rounds
+    kdr, eve_kdr = _kdrs(plan, z_ref, z_side, z_eve, c, quantizer)
+    ideal_leak = int(math.ceil(n_sym * plan.h_side))
+    if _length(plan, n_sym, ideal_leak, eps_pa, eps_smooth, method) == 0:
+        return UserKey(
+            quantized_bits=int(n_sym * plan.bits), kdr=float(kdr), eve_kdr=float(eve_kdr), leaked_bits=0,
+            efficiency=None, key_bits=0, keys_match=True, eve_agreement=None, nist_passed="too short",
+            bits_per_probing=0.0, key_sha256=hashlib.sha256(b"").hexdigest(), blocks=0, failed_blocks=0,
+            asymptotic_key_bits=0, aep_key_bits=0,
+            status=f"no key: even an ideal reconciliation from the {'BS' if plan.direction == 'bs' else 'user'} "
+                   f"(leak n H(Q|side)) leaves none ({2 * (plan.h_eve - plan.h_side):.4g} bit per probing "
+                   "in the model, before the finite-size and epsilon terms)",
+            key=np.zeros(0, np.uint8), **common)
+    if quantizer == "multilevel":
+        parts = _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits)
+    else:
+        parts = _binary_blocks(plan, z_ref, z_side, z_eve, c, quantizer, seed, k, block_bits)
+    kept, leaked_all, n_blocks, failed, eff, levels = parts
+    amp = _amplify(kept, plan, eps_pa, eps_smooth, method, _seed(seed, 3, k))
+    ell, ell_asym, ell_aep = amp.ell, amp.ell_asym, amp.ell_aep
+    key_r, key_s, key_e = amp.key_r, amp.key_s, amp.key_e
+    rate = float(ell) / int(rounds)
+    if failed:
+        status = f"{failed} of {n_blocks} block(s) discarded (decoding or confirmation failed)"
+    elif ell == 0:
+        status = "no key: the leak and the finite-size term exceed Eve's uncertainty"
+    else:
+        status = "ok"
+    return UserKey(
+        quantized_bits=int(n_sym * plan.bits), kdr=float(kdr), eve_kdr=float(eve_kdr),
+        leaked_bits=int(leaked_all), efficiency=None if eff is None else float(eff), key_bits=int(ell),
+        keys_match=bool(np.array_equal(key_r, key_s)),
+        eve_agreement=float(np.mean(key_e == key_r)) if ell > 0 else None,
+        nist_passed=_nist(key_r), bits_per_probing=rate,
+        key_sha256=hashlib.sha256(np.packbits(key_r).tobytes()).hexdigest(),
+        blocks=n_blocks, failed_blocks=failed, asymptotic_key_bits=int(ell_asym), aep_key_bits=int(ell_aep),
+        status=status, fraction_of_skr=_fraction(rate, float(skr_k)),
+        fraction_of_one_way_bs=_fraction(rate, float(g_bs_k)),
+        fraction_of_one_way_user=_fraction(rate, float(g_user_k)),
+        fraction_of_bound=_fraction(rate, plan.bound), levels=levels, key=key_r, **common)
+
+
+
 def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, seed: int = 0,
            quantizer: str = "multilevel", bits: int = 2, shaping: str | None = None, block_bits: int = BLOCK_BITS,
            eps_pa: float = 1e-9, eps_smooth: float = 1e-9, finite_size: bool | str = "renyi",
@@ -340,73 +398,22 @@ def keygen(scenario: Scenario, scheme: str = "svd-pa", rounds: int = 10_000, see
     g_bs = np.atleast_1d(gaussian_one_way_bs(ev.cov))
     g_user = np.atleast_1d(gaussian_one_way_user(ev.cov))
 
-    def one_user(k: int) -> UserKey:
-        c = ev.cov[k]
-        if direction == "auto":
-            plans = [_plan(c, d, quantizer, b, step) for d in ("bs", "user")]
-            plan = plans[1] if plans[1].bound > plans[0].bound else plans[0]
-        else:
-            plan = _plan(c, direction, quantizer, b, step)
-        z = (p.z_a[:, k], p.z_b[:, k], p.z_e[:, k])
-        z_ref, z_side, z_eve = z[plan.ref], z[plan.side], z[2]
-        common = dict(direction=plan.direction, quantizer=quantizer, bits_per_sample=plan.bits,
-                      step=None if plan.quant is None else float(plan.quant.step),
-                      gaussian_one_way_bs=float(g_bs[k]), gaussian_one_way_user=float(g_user[k]),
-                      one_way_bound=float(plan.bound), analytic_skr=float(ev.skr[k]))
-        n_sym = 2 * rounds
-        kdr, eve_kdr = _kdrs(plan, z_ref, z_side, z_eve, c, quantizer)
-        ideal_leak = int(math.ceil(n_sym * plan.h_side))
-        if _length(plan, n_sym, ideal_leak, eps_pa, eps_smooth, method) == 0:
-            return UserKey(
-                quantized_bits=int(n_sym * plan.bits), kdr=float(kdr), eve_kdr=float(eve_kdr), leaked_bits=0,
-                efficiency=None, key_bits=0, keys_match=True, eve_agreement=None, nist_passed="too short",
-                bits_per_probing=0.0, key_sha256=hashlib.sha256(b"").hexdigest(), blocks=0, failed_blocks=0,
-                asymptotic_key_bits=0, aep_key_bits=0,
-                status=f"no key: even an ideal reconciliation from the {'BS' if plan.direction == 'bs' else 'user'} "
-                       f"(leak n H(Q|side)) leaves none ({2 * (plan.h_eve - plan.h_side):.4g} bit per probing "
-                       "in the model, before the finite-size and epsilon terms)",
-                key=np.zeros(0, np.uint8), **common)
-        if quantizer == "multilevel":
-            parts = _multilevel_blocks(plan, z_ref, z_side, z_eve, c, seed, k, block_bits)
-        else:
-            parts = _binary_blocks(plan, z_ref, z_side, z_eve, c, quantizer, seed, k, block_bits)
-        kept, leaked_all, n_blocks, failed, eff, levels = parts
-        amp = _amplify(kept, plan, eps_pa, eps_smooth, method, _seed(seed, 3, k))
-        ell, ell_asym, ell_aep = amp.ell, amp.ell_asym, amp.ell_aep
-        key_r, key_s, key_e = amp.key_r, amp.key_s, amp.key_e
-        rate = float(ell) / int(rounds)
-        if failed:
-            status = f"{failed} of {n_blocks} block(s) discarded (decoding or confirmation failed)"
-        elif ell == 0:
-            status = "no key: the leak and the finite-size term exceed Eve's uncertainty"
-        else:
-            status = "ok"
-        return UserKey(
-            quantized_bits=int(n_sym * plan.bits), kdr=float(kdr), eve_kdr=float(eve_kdr),
-            leaked_bits=int(leaked_all), efficiency=None if eff is None else float(eff), key_bits=int(ell),
-            keys_match=bool(np.array_equal(key_r, key_s)),
-            eve_agreement=float(np.mean(key_e == key_r)) if ell > 0 else None,
-            nist_passed=_nist(key_r), bits_per_probing=rate,
-            key_sha256=hashlib.sha256(np.packbits(key_r).tobytes()).hexdigest(),
-            blocks=n_blocks, failed_blocks=failed, asymptotic_key_bits=int(ell_asym), aep_key_bits=int(ell_aep),
-            status=status, fraction_of_skr=_fraction(rate, float(ev.skr[k])),
-            fraction_of_one_way_bs=_fraction(rate, float(g_bs[k])),
-            fraction_of_one_way_user=_fraction(rate, float(g_user[k])),
-            fraction_of_bound=_fraction(rate, plan.bound), levels=levels, key=key_r, **common)
-
+    args = [(k, ev.cov[k], (p.z_a[:, k], p.z_b[:, k], p.z_e[:, k]), rounds, direction, quantizer, b, step,
+             (float(g_bs[k]), float(g_user[k]), float(ev.skr[k])), eps_pa, eps_smooth, method, seed, int(block_bits))
+            for k in range(scenario.n_users)]
     users = []
     n_workers = min(scenario.n_users, _workers(workers, rounds))
     if n_workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(n_workers) as pool:     # numpy, scipy and BLAS release the GIL
-            for user in pool.map(one_user, range(scenario.n_users)):
+            for user in pool.map(lambda a: _user_key(*a), args):
                 users.append(user)
                 if progress is not None:
                     progress(1)
     else:
-        for k in range(scenario.n_users):
-            users.append(one_user(k))
+        for a in args:
+            users.append(_user_key(*a))
             if progress is not None:
                 progress(1)
     params = {"direction": direction, "block_bits": int(block_bits), "eps_pa": eps_pa, "eps_smooth": eps_smooth,
