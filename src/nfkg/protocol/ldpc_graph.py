@@ -24,10 +24,19 @@ _DUPLICATE_ROUNDS = 1000  # rounds allowed to remove repeated edges
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> sp.csr_matrix:
-    H = sp.csr_matrix((np.ones(rows.size, np.uint8), (rows, cols)), shape=(m, n))
-    H.sort_indices()
-    if H.nnz != rows.size:  # pragma: no cover - _untangle leaves no repeated edge; merge them if it ever did
+    """The 0/1 matrix of edges ``(rows[i], cols[i])``, canonical CSR (indices sorted in each row),
+    built from one sort of ``rows * n + cols``."""
+    key = np.sort(np.asarray(rows, np.int64) * n + np.asarray(cols, np.int64))
+    if key.size > 1 and np.any(key[1:] == key[:-1]):  # pragma: no cover - _untangle leaves no repeated edge
+        H = sp.csr_matrix((np.ones(key.size, np.uint8), (rows, cols)), shape=(m, n))
+        H.sort_indices()
         H.data[:] = 1
+        return H
+    r, c = np.divmod(key, n)
+    idx = np.int32 if max(m, n, key.size) < np.iinfo(np.int32).max else np.int64
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=m))]).astype(idx)
+    H = sp.csr_matrix((np.ones(key.size, np.uint8), c.astype(idx), indptr), shape=(m, n))
+    H.has_sorted_indices = True
     return H
 
 
