@@ -33,3 +33,27 @@ def test_keyrate_files(j5, tmp_path):
     with open(tmp_path / "keyrate.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 and {"fraction_of_skr", "one_way_user", "one_way_bs", "achieved_aep"} <= set(rows[0])
+
+
+def test_parts_merge_into_the_whole_run(tmp_path):
+    """keyrate_parts / merge_keyrate (reproduce's workers) give exactly the rows, params and claims of one run,
+    and reproduce with jobs=2 spreads the parts, merges them and writes the figure once."""
+    from nfkg.studies.keyrate import keyrate_parts, merge_keyrate
+    from nfkg.studies.report import reproduce
+
+    ov = {"rounds": 600, "pt_dbm": [10.0, 30.0], "schemes": ["svd-pa", "svd-mf"]}
+    whole = run_keyrate(ov)
+    parts = keyrate_parts(ov)
+    assert [(p["eve_offsets_m"], p["schemes"]) for p in parts] == [
+        ([0.02], ["svd-pa"]), ([0.02], ["svd-mf"]), ([0.5], ["svd-pa"]), ([0.5], ["svd-mf"])]
+    merged = merge_keyrate([run_keyrate(p) for p in parts], ov)
+    assert merged.rows == whole.rows and merged.params == whole.params and merged.claims == whole.claims
+    reproduce(tmp_path, ids=["keyrate"], overrides={"keyrate": ov}, jobs=2, progress=False)
+    with open(tmp_path / "keyrate.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(whole.rows)
+    for r, w in zip(rows, whole.rows):       # worker BLAS on one thread: floats to the last digits
+        assert (r["geometry"], r["scheme"], r["config"]) == (w["geometry"], w["scheme"], w["config"])
+        assert float(r["achieved"]) == pytest.approx(w["achieved"], rel=1e-12)
+        assert float(r["bound"]) == pytest.approx(w["bound"], rel=1e-12)
+    assert (tmp_path / "keyrate.png").is_file()

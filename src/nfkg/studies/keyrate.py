@@ -13,7 +13,7 @@ default (solid, with its length under the AEP term as open markers) and of one-b
 
 Contents
 --------
-KEYRATE_DEFAULTS, run_keyrate, KeyrateData, save_keyrate
+KEYRATE_DEFAULTS, run_keyrate, KeyrateData, save_keyrate, keyrate_steps, keyrate_parts, merge_keyrate
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import numpy as np
 
 from .tables import DictRows, merge_overrides, write_figure
 
-__all__ = ["KEYRATE_DEFAULTS", "run_keyrate", "KeyrateData", "save_keyrate", "keyrate_steps"]
+__all__ = ["KEYRATE_DEFAULTS", "run_keyrate", "KeyrateData", "save_keyrate", "keyrate_steps", "keyrate_parts",
+           "merge_keyrate"]
 
 KEYRATE_DEFAULTS: dict[str, Any] = {
     "pt_dbm": (10.0, 20.0, 30.0),
@@ -131,6 +132,12 @@ def run_keyrate(overrides: Mapping[str, Any] | None = None,
                 if progress is not None:
                     progress(1)
     data.seconds = time.perf_counter() - t0
+    _add_claims(data)
+    return data
+
+
+def _add_claims(data: KeyrateData) -> None:
+    """The figure's claims, from its rows (a whole run or merged parts)."""
     from .claims import Claim
 
     j5 = [r for r in data.rows if r["geometry"].startswith("J5") and r["config"] == "default"]
@@ -143,6 +150,32 @@ def run_keyrate(overrides: Mapping[str, Any] | None = None,
     data.claims.append(Claim("BS and user always end with the same key", "keys match",
                              f"{sum(r['keys_match'] for r in data.rows)}/{len(data.rows)} runs",
                              all(r["keys_match"] for r in data.rows)))
+
+
+def keyrate_parts(overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The figure cut into independent parts, one per geometry and scheme (the overrides of each),
+    for ``nfkg reproduce``'s worker processes; :func:`merge_keyrate` joins their results into
+    exactly the rows of one :func:`run_keyrate` (every point has its own seed)."""
+    p = {**KEYRATE_DEFAULTS, **dict(overrides or {})}
+    schemes = [p["schemes"]] if isinstance(p["schemes"], str) else list(p["schemes"])
+    return [{**dict(overrides or {}), "eve_offsets_m": [float(de)], "schemes": [s]}
+            for de in np.atleast_1d(p["eve_offsets_m"]) for s in schemes]
+
+
+def merge_keyrate(parts: Sequence[KeyrateData], overrides: Mapping[str, Any] | None = None) -> KeyrateData:
+    """One :class:`KeyrateData` from the results of :func:`keyrate_parts`, in the parts' order: rows in
+    :func:`run_keyrate`'s order (geometry, then P_t, then scheme), seconds summed, claims anew."""
+    full = merge_overrides(KEYRATE_DEFAULTS, overrides, "keyrate")
+    data = KeyrateData(params={**parts[0].params, "schemes": tuple([full["schemes"]] if isinstance(
+        full["schemes"], str) else full["schemes"]), "eve_offsets_m": tuple(
+        float(v) for v in np.atleast_1d(full["eve_offsets_m"]))})
+    pts = list(data.params["pt_dbm"])
+    n_s = len(data.params["schemes"])
+    keyed = [((i // n_s, pts.index(r["pt_dbm"]), i % n_s), j, r)
+             for i, part in enumerate(parts) for j, r in enumerate(part.rows)]
+    data.rows = [r for _, _, r in sorted(keyed, key=lambda t: (t[0], t[1]))]
+    data.seconds = float(sum(part.seconds for part in parts))
+    _add_claims(data)
     return data
 
 

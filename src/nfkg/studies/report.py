@@ -40,7 +40,7 @@ from ..schemes.precoding import SCORINGS
 from .claims import Claim, check_claims, count_status
 from .experiments import FigureData, figure_ids, get_preset, monte_carlo_steps, run_figure
 from .report_pages import ABOUT_ZERO_RULE, MAX_TABLE_ROWS, WHY_THEY_DIFFER, format_param, write_pages
-from .tables import run_table, table_ids, table_steps
+from .tables import merge_table, run_table, save_table, table_ids, table_parts, table_steps
 
 __all__ = ["reproduce", "format_param", "WHY_THEY_DIFFER", "ABOUT_ZERO_RULE", "MAX_TABLE_ROWS"]
 
@@ -204,7 +204,8 @@ def reproduce(
         :func:`~nfkg.studies.tables.run_table` (e.g. smaller sweeps for a quick look).
     jobs : int, optional
         Worker processes (:mod:`nfkg.studies.pool`); 1 runs everything in this process.
-        Default: one per usable core, at most 4. The files are the same for any ``jobs``.
+        Default: one per usable core, at most 4. The files are the same for any ``jobs``
+        > 1 (workers run BLAS on one thread; with ``jobs=1`` a float may differ in its last digit).
 
     Returns
     -------
@@ -243,11 +244,27 @@ def reproduce(
                 results[fid] = _run_item(fid, is_table, overrides.get(fid), scoring, str(out), bar.steps(fid, steps))
                 bar.item_done(_done_line(results[fid], order))
         else:
-            jobs_list = [(fid, "nfkg.studies.report:_run_item",
-                          (fid, fid in known_tables, overrides.get(fid), scoring, str(out)))
-                         for fid in sorted(ids, key=lambda i: -_COST.get(i, 1.0))]
+            # a table with independent parts (keyrate) is spread over the workers and merged here
+            split = {fid: table_parts(fid, overrides.get(fid)) for fid in ids if fid in known_tables}
+            split = {fid: parts for fid, parts in split.items() if parts}
+            jobs_list = []
+            for fid in sorted(ids, key=lambda i: -_COST.get(i, 1.0)):
+                if fid in split:
+                    jobs_list += [((fid, i), "nfkg.studies.tables:run_table", (fid, part))
+                                  for i, part in enumerate(split[fid])]
+                else:
+                    jobs_list.append((fid, "nfkg.studies.report:_run_item",
+                                      (fid, fid in known_tables, overrides.get(fid), scoring, str(out))))
+            jobs_list.sort(key=lambda job: -_COST.get(job[0] if isinstance(job[0], str) else job[0][0], 1.0)
+                           / (1 if isinstance(job[0], str) else len(split[job[0][0]])))
             results = run_jobs(jobs_list, n_workers,
-                               on_done=lambda fid, item: bar.item_done(_done_line(item, order)))
+                               on_done=lambda key, item: None if isinstance(key, tuple)
+                               else bar.item_done(_done_line(item, order)))
+            for fid, parts in split.items():
+                data = merge_table(fid, [results.pop((fid, i)) for i in range(len(parts))], overrides.get(fid))
+                t0 = time.perf_counter()
+                results[fid] = _TableEntry(data, save_table(data, str(out)), time.perf_counter() - t0)
+                bar.item_done(_done_line(results[fid], order))
     finally:
         bar.close()
     entries = [results[i] for i in ids if i not in known_tables]

@@ -31,7 +31,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TableData", "TableSpec", "DictRows", "merge_overrides", "write_figure", "register_table", "table_ids", "table_steps", "run_table", "save_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
+__all__ = ["TableData", "TableSpec", "DictRows", "merge_overrides", "write_figure", "register_table", "table_ids", "table_steps", "run_table", "save_table",
+           "table_parts", "merge_table", "T1_TESTS", "T1_PAPER", "ALPHA"]
 
 #: Significance level of the randomness tests (SP 800-22, J Table I).
 ALPHA = 0.01
@@ -280,15 +281,19 @@ class TableSpec:
 
     ``run(overrides, progress) -> data`` computes it; ``steps`` is its number of progress
     steps (an int, or ``steps(overrides) -> int``); ``save(data, out_dir, formats) -> paths``
-    writes it (default: :func:`save_table`'s CSV plus table image). Each of the three may be
-    given as ``"module:function"`` inside :mod:`nfkg`, imported on first use, so that
-    registering costs no import.
+    writes it (default: :func:`save_table`'s CSV plus table image). A long table may give
+    ``parts(overrides) -> [overrides, ...]`` (independent pieces, each run by ``run``) and
+    ``merge(datas, overrides) -> data`` (the same data as one run): ``nfkg reproduce`` then
+    spreads the pieces over its workers. Each may be given as ``"module:function"`` inside
+    :mod:`nfkg`, imported on first use, so that registering costs no import.
     """
 
     id: str
     run: Callable[..., Any] | str
     steps: int | Callable[..., int] | str = 0
     save: Callable[..., list[Path]] | str | None = None
+    parts: Callable[..., list] | str | None = None
+    merge: Callable[..., Any] | str | None = None
 
 
 def _resolve(obj):
@@ -303,18 +308,30 @@ def _resolve(obj):
 _TABLES: dict[str, TableSpec] = {}
 
 
-def register_table(table_id: str, run, steps=0, save=None) -> None:
+def register_table(table_id: str, run, steps=0, save=None, parts=None, merge=None) -> None:
     """Register a table (or a figure that is not a paper's x-y preset) under ``table_id``.
 
     It is then accepted by ``nfkg figure ID``, ``nfkg reproduce --only ID`` and is part of
     the default ``nfkg reproduce``, in registration order. See :class:`TableSpec`.
     """
-    _TABLES[table_id] = TableSpec(table_id, run, steps, save)
+    _TABLES[table_id] = TableSpec(table_id, run, steps, save, parts, merge)
+
+
+def table_parts(table_id: str, overrides: Mapping[str, Any] | None = None) -> list | None:
+    """The independent pieces' overrides of a table that has them (``None`` otherwise)."""
+    spec = _spec(table_id)
+    return None if spec.parts is None else list(_resolve(spec.parts)(overrides))
+
+
+def merge_table(table_id: str, datas: Sequence[Any], overrides: Mapping[str, Any] | None = None):
+    """One table's data from its pieces' (see :func:`table_parts`)."""
+    return _resolve(_spec(table_id).merge)(datas, overrides)
 
 
 register_table("t1", _t1, 3)
 register_table("dlpa", _dlpa, 4)
-register_table("keyrate", "studies.keyrate:run_keyrate", "studies.keyrate:keyrate_steps", "studies.keyrate:save_keyrate")
+register_table("keyrate", "studies.keyrate:run_keyrate", "studies.keyrate:keyrate_steps", "studies.keyrate:save_keyrate",
+               "studies.keyrate:keyrate_parts", "studies.keyrate:merge_keyrate")
 register_table("csi", "studies.robustness_figures:run_csi", "studies.robustness_figures:csi_steps",
                "studies.robustness_figures:save_robustness")
 register_table("nlos", "studies.robustness_figures:run_nlos", "studies.robustness_figures:nlos_steps",
