@@ -111,3 +111,22 @@ def test_decoder_choice_without_numba(monkeypatch):
         bp._check_decoder("numba", "parallel")
     with pytest.raises(ValueError, match="parallel and shuffled"):
         bp._check_decoder("numba", "serial")
+
+
+def test_carried_messages_follow_their_edges():
+    """Warm start across increments: every edge of the grown code gets the message of the same (parent row,
+    column) edge of the old code, 0 on appended rows (dictionary reference), for appended rows
+    (extend_code: the fast path) and split rows (split_code: the general mapping)."""
+    from nfkg.protocol.ldpc_codes import _row_parents, extend_code, split_code
+
+    code = make_code(3000, 600, seed=2, column_weight={2: 0.3, 3: 0.55, 12: 0.15})
+    c2v = np.random.default_rng(0).normal(size=code.H.nnz).astype(np.float32)
+    H = code.H.tocsr()
+    old = {(r, int(c)): c2v[e] for r in range(code.m) for e, c in zip(range(H.indptr[r], H.indptr[r + 1]),
+                                                                       H.indices[H.indptr[r]:H.indptr[r + 1]])}
+    for grown in (extend_code(code, 90), split_code(code, 90)):
+        parents = _row_parents(code, grown)
+        G = grown.H.tocsr()
+        want = np.array([old.get((int(parents[r]), int(c)), 0.0) if parents[r] >= 0 else 0.0
+                         for r in range(grown.m) for c in G.indices[G.indptr[r]:G.indptr[r + 1]]], np.float32)
+        np.testing.assert_array_equal(bp._carry_messages(code, grown, c2v), want)

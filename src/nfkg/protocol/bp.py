@@ -336,6 +336,12 @@ def _carry_messages(old: LdpcCode, new: LdpcCode, c2v: np.ndarray) -> np.ndarray
     keeps the message of its edge in the row it was split from (or itself); edges of
     appended rows start from zero."""
     n = new.n
+    e_old = old.H.nnz
+    if new.H.indptr.size > old.H.indptr.size - 1 and np.array_equal(new.H.indptr[:old.m + 1], old.H.indptr) and \
+            np.array_equal(new.H.indices[:e_old], old.H.indices):      # rows appended (extend_code): same edges first
+        out = np.zeros(new.H.nnz, np.float32)
+        out[:e_old] = c2v[:e_old]
+        return out
     parents = _row_parents(old, new)
     w_new = np.diff(new.H.indptr)
     p = parents[np.repeat(np.arange(new.m), w_new)]
