@@ -115,3 +115,51 @@ def test_masses_kept_from_level_to_level_change_nothing(s, tail):
         want = ml.level_posteriors(mu, s, lower, i, q, t)
         assert np.array_equal(got, want), i
     assert memo["masses"] is not None
+
+
+def test_compiled_posteriors_equal_numpy_bit_for_bit(monkeypatch):
+    """The numba kernel (fast extra) gives NumPy's posteriors bit for bit: Gaussian and tail
+    mixture, known levels summed over, runs of consecutive cells, rows of more than 128
+    candidates (NumPy's pairwise sum split in halves), and the multistage memo."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(13)
+    q = ml.design_quantizer(1 - 1e-5, 1.0)                         # 12 bits, step 0.0018
+    s_ref = float(np.sqrt(1 - (1 - 1e-5) ** 2))
+    n = 3000
+    x = rng.normal(size=n)
+    mu = x + rng.normal(size=n) * s_ref
+    lower = q.index(x) ^ (rng.random(n) < 0.02).astype(np.int64)
+
+    def both(f):
+        monkeypatch.setenv("NFKG_NO_NUMBA", "1")
+        ref = f()
+        monkeypatch.delenv("NFKG_NO_NUMBA")
+        assert ml._compiled()
+        return ref, f()
+
+    for s, tail, known, window, levels in [
+            (s_ref, ml.TAIL, 4, None, (4,)), (s_ref, None, 3, None, (3,)),
+            (40 * s_ref, None, 3, ml.EVE_WINDOW, tuple(range(3, 12))),       # > 128 candidates per row
+            (300 * s_ref, ml.TAIL, 2, None, tuple(range(2, 12))),           # runs of consecutive cells
+            (s_ref, ml.TAIL, 0, None, (0, 1))]:
+        ref, got = both(lambda: ml._posteriors(mu, s, lower, levels, q, tail, known, window))
+        for i in levels:
+            assert np.array_equal(ref[i], got[i]), (s, known, i)
+    memo_ref, memo_got = {}, {}
+    for i in range(3, q.bits):
+        lw = lower & ((1 << i) - 1)
+        memo = iter((memo_ref, memo_got))
+        ref, got = both(lambda: ml._posteriors(mu, s_ref, lw, (i,), q, ml.TAIL, i, None, next(memo))[i])
+        assert np.array_equal(ref, got), i
+    assert memo_got["masses"] is not None
+
+
+def test_numpy_pairwise_sum_reproduced():
+    """The kernel's summation is NumPy's row sum bit for bit, for every length up to 600."""
+    pytest.importorskip("numba")
+    from nfkg.protocol import _ml_numba
+
+    rng = np.random.default_rng(3)
+    for n in list(range(0, 140)) + [255, 256, 257, 383, 513, 600]:
+        a = rng.random(n) * 10.0 ** rng.uniform(-30, 0, n)
+        assert _ml_numba._pairwise(a, 0, n) == a.reshape(1, -1).sum(axis=1)[0], n
