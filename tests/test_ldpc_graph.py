@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nfkg.protocol import ldpc_graph as g
-from nfkg.protocol.ldpc_codes import make_code
+from nfkg.protocol.ldpc_codes import extend_code, make_code
 
 
 @pytest.mark.parametrize("size,high", [(0, 5), (1, 5), (1000, 7), (5000, 10 ** 12), (3000, 2)])
@@ -72,8 +72,16 @@ def _bad_edges_reference(rows, cols, m, movable, cycles, touched):
     return sorted(out)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_bad_edges_against_the_reference(seed):
+def test_bad_edges_against_the_reference(seed, compiled, monkeypatch):
+    """The search (NumPy, and numba where installed) against plain dictionaries."""
+    if compiled:
+        pytest.importorskip("numba")
+        monkeypatch.delenv("NFKG_NO_NUMBA", raising=False)
+    else:
+        monkeypatch.setenv("NFKG_NO_NUMBA", "1")
+    assert g._compiled() == compiled
     rng = np.random.default_rng(seed)
     m, n = 12, 30
     deg = rng.integers(1, 5, n)
@@ -143,3 +151,20 @@ def test_untangle_stops_only_where_a_full_look_finds_nothing(monkeypatch):
             full, _ = g._bad_edges(rows, cols, m_, n_, movable, True, None)
             assert full.size == 0
     assert skipped >= 2
+
+
+def test_compiled_construction_gives_the_same_codes(monkeypatch):
+    """make_code / extend_code with the numba search (fast extra) build NumPy's matrices exactly."""
+    pytest.importorskip("numba")
+    cases = [(4000, 1700, {2: 0.4, 3: 0.45, 12: 0.15}), (3000, 120, {2: 0.003, 3: 0.887, 20: 0.11}),
+             (2000, 900, 3), (5000, 300, {2: 0.05, 3: 0.7, 12: 0.25})]
+    built = {}
+    for flag in ("1", ""):
+        monkeypatch.setenv("NFKG_NO_NUMBA", flag)
+        out = []
+        for seed, (n, m, w) in enumerate(cases):
+            code = make_code(n, m, seed, w, cache=False)
+            ext = extend_code(code, 40, cache=False)
+            out += [code.H.indptr.tobytes(), code.H.indices.tobytes(), ext.H.indptr.tobytes(), ext.H.indices.tobytes()]
+        built[flag] = out
+    assert built["1"] == built[""]

@@ -135,17 +135,30 @@ def _find_bad(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.nd
     cycles through those rows are looked for: after a round of swaps, new ones can only pass
     through the rows it changed.
     """
+    fast = _compiled()
     look = movable if touched is None else movable & touched[rows]
     sel = np.flatnonzero(look)
-    dup = sel[_later_copies(rows[sel] * n + cols[sel])]   # the later copy of each repeated edge
+    key = rows[sel] * n + cols[sel]
+    if fast:
+        from . import _graph_numba
+
+        dup = sel[_graph_numba.later_copies(np.asarray(key, np.int64))]
+    else:
+        dup = sel[_later_copies(key)]                  # the later copy of each repeated edge
     if dup.size or not cycles:
         return np.unique(dup), False, False
+    open_row = np.zeros(m, bool)                                        # rows with a movable edge
+    open_row[rows[movable]] = True
+    if fast:
+        edge, left = _graph_numba.cycle_edges(np.asarray(rows, np.int64), np.asarray(cols, np.int64), int(m), int(n),
+                                              np.asarray(movable, bool), open_row,
+                                              np.zeros(0, bool) if touched is None else np.asarray(touched, bool),
+                                              touched is not None)
+        return np.unique(edge), True, bool(left)
     # row pairs of each column, grouped by column degree: (n_d, d) arrays, rows ascending
     by_col = _stable_order(cols)                      # rows are sorted, so each column's rows ascend
     deg = np.bincount(cols, minlength=n)
     start = np.concatenate([[0], np.cumsum(deg)])
-    open_row = np.zeros(m, bool)                                        # rows with a movable edge
-    open_row[rows[movable]] = True
     pair_key, pair_fixed, groups = [], [], []
     listed = deg >= 2
     if touched is not None:             # a pair through a touched row: its column has an edge there
@@ -189,6 +202,14 @@ def _find_bad(rows: np.ndarray, cols: np.ndarray, m: int, n: int, movable: np.nd
         offset += at.size
     edge = np.where(movable[e2], e2, e1)
     return np.unique(edge[movable[edge]]), True, bool(not np.all(movable[edge]))
+
+
+def _compiled() -> bool:
+    """Whether :func:`_find_bad` runs its compiled search (``nfkg.protocol._graph_numba``): numba
+    installed (the ``fast`` extra) and ``NFKG_NO_NUMBA`` unset, as for the compiled decoder."""
+    from .bp_kernel import available
+
+    return available()
 
 
 def _keys_in(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
