@@ -356,7 +356,8 @@ def extend_code(code: LdpcCode, m_extra: int, row_weight: int | None = None, *,
     rows = np.concatenate([old.row.astype(np.int64), m0 + new_rows])
     cols = np.concatenate([old.col.astype(np.int64), new_cols])
     cols = _untangle(rows, cols, m0 + k, n, rows >= m0, rng, False)
-    ext = LdpcCode(_csr(rows, cols, m0 + k, n), code.seed, code.column_weight, (*code.blocks, k))
+    ordered = old.nnz if code.H.has_sorted_indices else 0       # the old rows' edges, in order
+    ext = LdpcCode(_csr(rows, cols, m0 + k, n, presorted=ordered), code.seed, code.column_weight, (*code.blocks, k))
     return _CACHE.put(key, ext) if key is not None else ext
 
 

@@ -23,10 +23,12 @@ _CYCLE_PATIENCE = 10     # ... and rounds without fewer of them before giving up
 _DUPLICATE_ROUNDS = 1000  # rounds allowed to remove repeated edges
 
 
-def _csr(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> sp.csr_matrix:
+def _csr(rows: np.ndarray, cols: np.ndarray, m: int, n: int, presorted: int = 0) -> sp.csr_matrix:
     """The 0/1 matrix of edges ``(rows[i], cols[i])``, canonical CSR (indices sorted in each row),
-    built from one sort of ``rows * n + cols``."""
-    key = np.sort(np.asarray(rows, np.int64) * n + np.asarray(cols, np.int64))
+    built from one sort of ``rows * n + cols``; the first ``presorted`` edges are already in that
+    order and before all others (the rows of a code being extended)."""
+    key = np.asarray(rows, np.int64) * n + np.asarray(cols, np.int64)
+    key = np.concatenate([key[:presorted], np.sort(key[presorted:])]) if presorted else np.sort(key)
     if key.size > 1 and np.any(key[1:] == key[:-1]):  # pragma: no cover - _untangle leaves no repeated edge
         H = sp.csr_matrix((np.ones(key.size, np.uint8), (rows, cols)), shape=(m, n))
         H.sort_indices()
