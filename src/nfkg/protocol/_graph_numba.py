@@ -62,7 +62,11 @@ def cycle_edges(rows, cols, m, n, movable, open_row, touched, use_touched):
     ``np.triu_indices`` order; a pair is kept if one of its edges is movable or both rows have a
     movable edge (and, with ``use_touched``, one row is touched). A row pair listed more than
     once is a 4-cycle: every listing but the first (the first fixed one if any, else the first)
-    gives its second edge if movable, else its first."""
+    gives its second edge if movable, else its first.
+
+    Here the listings are visited row by row of their first (lower) row, each carrying its rank
+    in that listing order, so that the listings of one row pair meet in arrays indexed by the
+    second row (a few hundred kB: in cache) instead of a sort or a hash table of all of them."""
     e = rows.size
     deg = np.zeros(n, np.int64)
     for i in range(e):
@@ -72,9 +76,16 @@ def cycle_edges(rows, cols, m, n, movable, open_row, touched, use_touched):
         start[c + 1] = start[c] + deg[c]
     fill = start[:n].copy()
     by_col = np.empty(e, np.int64)
-    for i in range(e):                          # edges by column, rows ascending (rows are sorted)
+    at = np.empty(e, np.int64)                  # each edge's place among its column's (rows ascending)
+    row_of = np.empty(e, np.int64)              # by_col's rows and movable flags, contiguous per column
+    mov_of = np.empty(e, np.bool_)
+    for i in range(e):
         c = cols[i]
-        by_col[fill[c]] = i
+        k = fill[c]
+        by_col[k] = i
+        row_of[k] = rows[i]
+        mov_of[k] = movable[i]
+        at[i] = k - start[c]
         fill[c] += 1
     listed = np.zeros(n, np.bool_)
     for c in range(n):
@@ -86,66 +97,88 @@ def cycle_edges(rows, cols, m, n, movable, open_row, touched, use_touched):
                 hit[cols[i]] = True
         for c in range(n):
             listed[c] = listed[c] and hit[c]
-    dmax = 0
-    total = 0
+    dmax = 1
     for c in range(n):
-        if listed[c]:
-            dmax = max(dmax, deg[c])
-            total += deg[c] * (deg[c] - 1) // 2
-    count = np.zeros(dmax + 2, np.int64)        # listed columns by degree, then column
+        if listed[c] and deg[c] > dmax:
+            dmax = deg[c]
+    count = np.zeros(dmax + 2, np.int64)        # rank of each listed column: by degree, then column
     for c in range(n):
         if listed[c]:
             count[deg[c] + 1] += 1
     for d in range(dmax + 1):
         count[d + 1] += count[d]
-    order = np.empty(count[dmax + 1], np.int64)
+    colrank = np.full(n, -1, np.int64)
     for c in range(n):
         if listed[c]:
-            order[count[deg[c]]] = c
+            colrank[c] = count[deg[c]]
             count[deg[c]] += 1
-    key = np.empty(total, np.int64)
-    fixed = np.empty(total, np.bool_)
-    first_e = np.empty(total, np.int64)
-    second_e = np.empty(total, np.int64)
-    k = 0
-    for c in order:
-        s0, d = start[c], deg[c]
-        for a in range(d):
-            e1 = by_col[s0 + a]
+    stamp = np.full(m, -1, np.int64)
+    times = np.zeros(m, np.int64)
+    first_any = np.zeros(m, np.int64)
+    first_fixed = np.zeros(m, np.int64)
+    size, total, i0 = 0, 0, 0                   # most listings of one row, and of all
+    while i0 < e:
+        i1, here = i0, 0
+        while i1 < e and rows[i1] == rows[i0]:
+            if colrank[cols[i1]] >= 0:
+                here += deg[cols[i1]] - at[i1] - 1
+            i1 += 1
+        size, total, i0 = max(size, here), total + here, i1
+    out = np.empty(total, np.int64)
+    nout = 0
+    left = False
+    b_r2 = np.empty(size, np.int64)             # one row's listings: second row, rank, fixed, edges
+    b_rank = np.empty(size, np.int64)
+    b_fixed = np.empty(size, np.bool_)
+    b_e1 = np.empty(size, np.int64)
+    b_e2 = np.empty(size, np.int64)
+    i0 = 0
+    while i0 < e:                               # the edges of row r1 (edges are sorted by row)
+        r1 = rows[i0]
+        i1 = i0
+        while i1 < e and rows[i1] == r1:
+            i1 += 1
+        nb = 0
+        for e1 in range(i0, i1):
+            c = cols[e1]
+            if colrank[c] < 0:
+                continue
+            s0, d, a = start[c], deg[c], at[e1]
+            m1 = movable[e1]
             for b in range(a + 1, d):
-                e2 = by_col[s0 + b]
-                r1, r2 = rows[e1], rows[e2]
-                mov = movable[e1] or movable[e2]
+                r2 = row_of[s0 + b]
+                mov = m1 or mov_of[s0 + b]
                 keep = mov or (open_row[r1] and open_row[r2])
                 if use_touched:
                     keep = keep and (touched[r1] or touched[r2])
-                if keep:
-                    key[k] = r1 * m + r2
-                    fixed[k] = not mov
-                    first_e[k] = e1
-                    second_e[k] = e2
-                    k += 1
-    keys, shift = _table(k)
-    first_any = np.empty(keys.size, np.int64)
-    first_fixed = np.full(keys.size, -1, np.int64)
-    for j in range(k):
-        h = _slot(keys, shift, key[j])
-        if keys[h] != key[j]:
-            keys[h] = key[j]
-            first_any[h] = j
-        if fixed[j] and first_fixed[h] < 0:
-            first_fixed[h] = j
-    out = np.empty(k, np.int64)
-    nout = 0
-    left = False
-    for j in range(k):
-        h = _slot(keys, shift, key[j])
-        first = first_fixed[h] if first_fixed[h] >= 0 else first_any[h]
-        if j != first:
-            edge = second_e[j] if movable[second_e[j]] else first_e[j]
-            if movable[edge]:
-                out[nout] = edge
-                nout += 1
-            else:
-                left = True
+                if not keep:
+                    continue
+                rank = (colrank[c] * dmax + a) * dmax + b
+                if stamp[r2] != r1:
+                    stamp[r2] = r1
+                    times[r2] = 0
+                    first_any[r2] = rank
+                    first_fixed[r2] = -1
+                times[r2] += 1
+                if rank < first_any[r2]:
+                    first_any[r2] = rank
+                if not mov and (first_fixed[r2] < 0 or rank < first_fixed[r2]):
+                    first_fixed[r2] = rank
+                b_r2[nb], b_rank[nb], b_fixed[nb] = r2, rank, not mov
+                b_e1[nb], b_e2[nb] = e1, by_col[s0 + b]
+                nb += 1
+        for k in range(nb):                     # the row pairs listed more than once
+            r2 = b_r2[k]
+            if times[r2] > 1:
+                first = first_fixed[r2] if first_fixed[r2] >= 0 else first_any[r2]
+                if b_rank[k] != first:
+                    e2 = b_e2[k]
+                    edge = e2 if movable[e2] else b_e1[k]
+                    if movable[edge]:
+                        out[nout] = edge
+                        nout += 1
+                    else:
+                        left = True
+        i0 = i1
     return out[:nout], left
+
