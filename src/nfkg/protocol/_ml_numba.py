@@ -14,6 +14,7 @@ posteriors
 from __future__ import annotations
 
 import ctypes
+import re
 
 import numba
 import numpy as np
@@ -24,15 +25,20 @@ __all__ = ["posteriors"]
 
 
 def _ndtr_address() -> int:
-    """Address of SciPy's C function ``double ndtr(double)`` (``scipy.special.cython_special``)."""
+    """Address of SciPy's C function ``double ndtr(double)`` (``scipy.special.cython_special``: the
+    real one of its fused versions, found by its signature)."""
     from scipy.special import cython_special
 
-    cap = cython_special.__pyx_capi__["__pyx_fuse_1ndtr"]
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    return int(get_pointer(cap, get_name(cap)))
+    for name, cap in cython_special.__pyx_capi__.items():
+        if re.fullmatch(r"(__pyx_fuse_\d+)?ndtr", name):
+            sig = get_name(cap)
+            if sig.replace(b" ", b"").startswith(b"double(double,int"):
+                return int(get_pointer(cap, sig))
+    raise ImportError("scipy.special.cython_special has no double ndtr(double)")
 
 
 # the compiled code calls the function by this name (so that numba's on-disk cache stays valid

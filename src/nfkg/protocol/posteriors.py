@@ -244,7 +244,19 @@ def _reuse_masses(q: np.ndarray, m: np.ndarray, s: float, quant, eps: float, kap
 
 def _compiled() -> bool:
     """Whether :func:`_posteriors` runs its compiled kernel (``nfkg.protocol._ml_numba``): numba
-    installed (the ``fast`` extra) and ``NFKG_NO_NUMBA`` unset, as for the compiled decoder."""
+    installed (the ``fast`` extra) and ``NFKG_NO_NUMBA`` unset, as for the compiled decoder, and
+    the kernel's module loads (it needs SciPy's C ``ndtr``)."""
     from .bp_kernel import available
 
-    return available()
+    if not available():
+        return False
+    if "ok" not in _KERNEL:
+        try:
+            from . import _ml_numba  # noqa: F401
+            _KERNEL["ok"] = True
+        except Exception:  # pragma: no cover - a SciPy without the C entry point: NumPy runs
+            _KERNEL["ok"] = False
+    return _KERNEL["ok"]
+
+
+_KERNEL: dict = {}
