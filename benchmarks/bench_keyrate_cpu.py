@@ -36,10 +36,12 @@ PARTS = (
     ("nfkg.protocol.bp", "_bp_shuffled", "belief propagation"),
     ("nfkg.protocol.bp", "_bp_numpy", "belief propagation"),
     ("nfkg.protocol.posteriors", "_posteriors", "level posteriors"),
+    ("nfkg.protocol.multilevel", "level_posteriors", "level posteriors"),      # older trees
     ("nfkg.protocol.ldpc_codes", "make_code", "LDPC construction"),
     ("nfkg.protocol.ldpc_codes", "extend_code", "LDPC construction"),
     ("nfkg.protocol.ldpc_codes", "split_code", "LDPC construction"),
     ("nfkg.protocol.cell_quadrature", "_expect_many", "entropy quadratures"),
+    ("nfkg.protocol.cell_quadrature", "_expect", "entropy quadratures"),
     ("nfkg.protocol.amplification", "toeplitz_hash_many", "Toeplitz hashing"),
     ("nfkg.protocol.keygen", "_nist", "NIST verdicts"),
     ("nfkg.schemes.precoding", "evaluate", "precoding"),
@@ -55,7 +57,10 @@ def _wrap(parts: tuple) -> Counter:
     busy = [False]
     wrapped = {}
     for mod_name, name, label in parts:
-        mod = importlib.import_module(mod_name)
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError:                          # a module an older tree does not have
+            continue
         f = getattr(mod, name, None)
         if f is None:
             continue
