@@ -141,8 +141,9 @@ def test_untangle_stops_only_where_a_full_look_finds_nothing(monkeypatch):
 
     monkeypatch.setattr(g, "_find_bad", spy)
     skipped = 0
-    for seed, (n, m, w) in enumerate([(3000, 1200, {2: 0.3, 3: 0.55, 12: 0.15}), (4000, 1700, {2: 0.4, 3: 0.45, 8: 0.15}),
-                                      (2000, 900, 3), (6000, 2500, {2: 0.2, 3: 0.67, 20: 0.13})]):
+    cases = [(3000, 1200, {2: 0.3, 3: 0.55, 12: 0.15}), (4000, 1700, {2: 0.4, 3: 0.45, 8: 0.15}),
+             (2000, 900, 3), (6000, 2500, {2: 0.2, 3: 0.67, 20: 0.13})]
+    for seed, (n, m, w) in enumerate(cases):
         calls.clear()
         make_code(n, m, seed, w, cache=False)
         rows, cols, m_, n_, movable, cycles, touched, (bad, looked, _) = calls[-1]

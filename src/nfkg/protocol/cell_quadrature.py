@@ -201,7 +201,8 @@ def _cell_probs(m: np.ndarray, s: float, tau: np.ndarray, lo: np.ndarray, hi: np
     r"""Masses of the cells ``lo..hi`` under :math:`\mathcal N(m, s^2)` per row, ``(n, K + 1)``.
 
     Row ``i`` holds cells ``lo[i] .. hi[i]`` (the first and last absorbing the tails beyond), then
-    zeros, ``K + 1 = max(hi - lo) + 1`` columns or ``width`` if given (at least that). With :math:`a_j = \Phi(-|z_j|)`, :math:`z_j = (\tau_j - m)/s` (the smaller tail, full
+    zeros, ``K + 1 = max(hi - lo) + 1`` columns or ``width`` if given (at least that). With
+    :math:`a_j = \Phi(-|z_j|)`, :math:`z_j = (\tau_j - m)/s` (the smaller tail, full
     relative precision), a cell on one side of the mean has mass :math:`|a_j - a_{j-1}|` (a
     difference of lower tails left of the mean, of upper tails right of it) and the cell holding
     the mean :math:`1 - a_{j-1} - a_j`: no cancellation for small masses.

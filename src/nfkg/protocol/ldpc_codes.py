@@ -50,7 +50,8 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from .ldpc_graph import (DEGREE_TABLE, SOFT_DEGREE_TABLE, _bad_edges, _column_degrees, _csr, _deal,  # noqa: F401
-                         _deal_dense, _few_cycles, _keys_in, _stable_order, _swap, _untangle, _weight_key, degree_profile)
+                         _deal_dense, _few_cycles, _keys_in, _stable_order, _swap, _untangle, _weight_key,
+                         degree_profile)
 
 __all__ = ["LdpcCode", "make_code", "extend_code", "split_code", "degree_profile", "code_cache_info", "clear_code_cache",
            "CODE_CACHE_BYTES"]

@@ -174,10 +174,10 @@ def _posteriors(mu: np.ndarray, s: float, lower: np.ndarray | None, levels: tupl
         res_all = np.empty((len(shared), n))
         use = prev is not None and prev[0] <= i_known
         none_i, none_f = np.zeros(0, np.int64), np.zeros((0, 1))
-        _ml_numba.posteriors(np.ascontiguousarray(mu), np.ascontiguousarray(lower), float(s), eps, kappa * s, _WINDOW * w, quant.step, L, i_known, nk,
-                             levels_arr, res_all, prev[0] if use else -1, prev[1] if use else none_i,
-                             prev[2] if use else none_f, keep, new_first if keep else none_i,
-                             new_p if keep else none_f)
+        _ml_numba.posteriors(np.ascontiguousarray(mu), np.ascontiguousarray(lower), float(s), eps, kappa * s,
+                             _WINDOW * w, quant.step, L, i_known, nk, levels_arr, res_all,
+                             prev[0] if use else -1, prev[1] if use else none_i, prev[2] if use else none_f,
+                             keep, new_first if keep else none_i, new_p if keep else none_f)
         if memo is not None:
             memo["setting"] = setting
             memo["masses"] = (i_known, new_first, new_p) if keep else None
