@@ -9,14 +9,16 @@ OUT ?= results
 
 install: $(STAMP)
 
-# Everything the tests need: every extra (train, scale, rt) and the dev tools; torch pinned
-# to its CPU build by constraints.txt.
+# Everything the tests need: every extra (train, scale, rt, fast) and the dev tools; torch pinned
+# to its CPU build by constraints.txt. Then the numba kernels are compiled once (about 7 s), so
+# that the first `make run` does not compile them in each of its workers.
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (nfkg needs Python 3.11-3.13)"; exit 2; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[all,dev]'
 	@$(MAKE) --no-print-directory llvm
+	$(BIN)/python -m nfkg.protocol.warmup
 	@touch $(STAMP)
 
 # Sionna RT (the rt extra) traces on the CPU with Dr.Jit's LLVM backend, which needs LLVM 19

@@ -130,3 +130,13 @@ def test_carried_messages_follow_their_edges():
         want = np.array([old.get((int(parents[r]), int(c)), 0.0) if parents[r] >= 0 else 0.0
                          for r in range(grown.m) for c in G.indices[G.indptr[r]:G.indptr[r + 1]]], np.float32)
         np.testing.assert_array_equal(bp._carry_messages(code, grown, c2v), want)
+
+
+def test_warmup(monkeypatch):
+    """make install's warm-up runs the kernels (cached afterwards) and is a no-op without numba."""
+    from nfkg.protocol.warmup import warm
+
+    if bp_kernel.available():
+        assert warm() > 0.0
+    monkeypatch.setenv("NFKG_NO_NUMBA", "1")
+    assert warm() == 0.0

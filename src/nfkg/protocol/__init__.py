@@ -11,4 +11,4 @@ amplification, bounds (with gaussian_bounds, cell_quadrature), keygen (with keyg
 __all__ = ["probing", "quantization", "reconciliation", "ldpc_codes", "ldpc_graph", "bp", "bp_kernel",
            "multilevel", "posteriors",
            "amplification", "gaussian_bounds", "cell_quadrature", "bounds", "keygen_plan", "keygen_blocks",
-           "keygen"]
+           "keygen", "warmup"]
