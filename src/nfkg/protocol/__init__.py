@@ -4,7 +4,7 @@ multilevel), privacy amplification, information bounds, and the keygen pipeline.
 Modules
 -------
 probing, quantization, reconciliation (with ldpc_codes, ldpc_graph, bp, bp_kernel), multilevel (with posteriors),
-amplification, bounds (with gaussian_bounds, cell_quadrature), keygen (with keygen_plan, keygen_blocks)
+amplification, bounds (with gaussian_bounds, cell_quadrature), keygen (with keygen_plan, keygen_blocks), warmup
 """
 
 #: The public modules (importing the subpackage alone loads none of them).
