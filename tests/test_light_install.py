@@ -27,7 +27,7 @@ from nfkg.schemes import dlpa
 from nfkg.schemes.precoding import evaluate, scheme_names
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-BLOCKED = ("torch", "dask", "distributed", "xarray", "pyarrow", "sionna", "mitsuba", "drjit")
+BLOCKED = ("torch", "dask", "distributed", "xarray", "pyarrow", "sionna", "mitsuba", "drjit", "numba", "llvmlite")
 
 BLOCK = textwrap.dedent(f"""
     import importlib.abc, sys
@@ -121,7 +121,8 @@ def test_svd_dlpa_without_torch_equals_the_torch_forward_pass(light_values, k, m
 
 def test_every_module_imports_but_the_torch_network():
     """Every import of an extra is lazy: each nfkg module imports without them, but for
-    nfkg.schemes.network (KGSVD-Net in torch), which fails with the one line of the extra."""
+    nfkg.schemes.network (KGSVD-Net in torch) and the private numba kernels (the NumPy code runs
+    without them), which fail with the one line of their extra."""
     res = _run("""
         import importlib, json, pkgutil, sys
         import nfkg
@@ -138,8 +139,10 @@ def test_every_module_imports_but_the_torch_network():
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["loaded"] == [] and out["public"] > 0
+    kernels = {f"nfkg.protocol.{m}": f"nfkg.protocol.{m} (compiled kernels) needs the 'fast' extra: "
+               "pip install 'nfkg[fast]'" for m in ("_bp_numba", "_graph_numba", "_ml_numba")}
     assert out["failed"] == {"nfkg.schemes.network": "KGSVD-Net in PyTorch (nfkg.schemes.network: training) needs "
-                                                     "the 'train' extra: pip install 'nfkg[train]'"}
+                                                     "the 'train' extra: pip install 'nfkg[train]'", **kernels}
 
 
 def test_python_api_names_the_extra(tmp_path):

@@ -7,8 +7,11 @@ kernel
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from .._extras import load
+
+numba = load("numba", "fast", "nfkg.protocol._bp_numba (compiled kernels)")
 
 __all__ = ["kernel"]
 

@@ -11,8 +11,11 @@ later_copies, cycle_edges
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from .._extras import load
+
+numba = load("numba", "fast", "nfkg.protocol._graph_numba (compiled kernels)")
 
 __all__ = ["later_copies", "cycle_edges"]
 

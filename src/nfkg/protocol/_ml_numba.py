@@ -16,10 +16,13 @@ from __future__ import annotations
 import ctypes
 import re
 
-import numba
 import numpy as np
-from llvmlite import binding as llvm
-from numba import types
+
+from .._extras import load
+
+numba = load("numba", "fast", "nfkg.protocol._ml_numba (compiled kernels)")
+llvm = load("llvmlite.binding", "fast", "nfkg.protocol._ml_numba (compiled kernels)")
+types = numba.types
 
 __all__ = ["posteriors"]
 
