@@ -14,7 +14,7 @@ and the warm start across increments. It takes about 12 ms per iteration at :mat
 (415,000 edges), 3-10 times less than :class:`ldpc.BpDecoder` (Roffe et al. [4]_;
 ``decoder='ldpc'``, also the serial schedule), with the same iteration counts.
 ``decoder='numba'`` is the same decoder compiled (``_bp_compiled``): the same words and,
-to within an iteration or two, the same iteration counts (tested), 2-3 times faster per
+to within an iteration or two, the same iteration counts (tested), about twice as fast per
 iteration, and it releases the GIL, so the users' threads of :func:`nfkg.protocol.keygen.keygen`
 decode in parallel. Failure is detected by BP itself: it stops when its hard decision satisfies
 every check, and it is declared failed when it does not within ``max_iter`` iterations.
