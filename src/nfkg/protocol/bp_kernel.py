@@ -34,15 +34,16 @@ _STATE = {"checked": False, "ok": False}
 
 
 def available() -> bool:
-    """Whether the compiled decoder can run: numba importable and not disabled by the environment
-    variable ``NFKG_NO_NUMBA`` (any non-empty value: the NumPy decoder everywhere)."""
+    """Whether the compiled decoder can run: its numba module loads (numba installed and able to
+    cache its code) and the environment variable ``NFKG_NO_NUMBA`` is not set (any non-empty
+    value: the NumPy decoder everywhere)."""
     if os.environ.get("NFKG_NO_NUMBA"):
         return False
     if not _STATE["checked"]:
         try:
-            import numba  # noqa: F401
+            from . import _bp_numba  # noqa: F401  (numba, and a place to cache the compiled code)
             _STATE["ok"] = True
-        except ImportError:
+        except Exception:  # no numba, or numba unusable here (e.g. no writable cache): NumPy runs
             _STATE["ok"] = False
         _STATE["checked"] = True
     return _STATE["ok"]
