@@ -83,6 +83,11 @@ class _Graph:
         self.row = np.repeat(np.arange(self.live.size), weight[self.live])   # live-row index of each edge
         self._groups: dict = {}
 
+    def cuts(self, count: int) -> np.ndarray:
+        """Live-row boundaries of ``count`` consecutive groups (at least 1, at most one per row)."""
+        count = max(1, min(int(count), self.live.size))
+        return np.linspace(0, self.live.size, count + 1).round().astype(np.intp)
+
     def groups(self, count: int) -> list[tuple]:
         """The live rows cut into ``count`` consecutive groups (the shuffled schedule): per group
         ``(first edge, end edge, first live row, end live row, cols, row starts, row of each edge,
@@ -90,7 +95,7 @@ class _Graph:
         count = max(1, min(int(count), self.live.size))
         if count not in self._groups:
             edges = np.concatenate([self.starts, [self.col.size]]).astype(np.int64)
-            cuts = np.linspace(0, self.live.size, count + 1).round().astype(np.int64)
+            cuts = self.cuts(count)
             out = []
             for r0, r1 in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
                 e0, e1 = int(edges[r0]), int(edges[r1])
@@ -100,6 +105,28 @@ class _Graph:
                             (self.row[e0:e1] - r0).astype(np.intp), ucol, inv.astype(np.intp)))
             self._groups[count] = out
         return self._groups[count]
+
+
+def _start(g: _Graph, target: np.ndarray, c2v: np.ndarray | None) -> tuple:
+    """What every decoder starts from: the live rows' target syndrome (bool; ``None`` when an empty
+    row has syndrome 1, which no word satisfies) and the messages to continue from (float32, a
+    copy; zeros for a cold start and for the edges of appended rows)."""
+    syn_all = np.asarray(target, dtype=bool)
+    dead = np.ones(g.m, bool)
+    dead[g.live] = False
+    if syn_all[dead].any():
+        return None, None
+    if c2v is None:
+        c2v = np.zeros(g.col.size, np.float32)
+    else:
+        c2v = np.concatenate([c2v.astype(np.float32), np.zeros(g.col.size - c2v.size, np.float32)]) \
+            if c2v.size < g.col.size else c2v.astype(np.float32, copy=True)
+    return syn_all[g.live], c2v
+
+
+def _unsatisfiable(g: _Graph, llr: np.ndarray) -> tuple[np.ndarray, bool, int, np.ndarray]:
+    """The decoders' answer to an unsatisfiable syndrome: the channel's hard decisions, failed."""
+    return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
 
 
 def _bp_numpy(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int, bp_method: str,
@@ -117,17 +144,10 @@ def _bp_numpy(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int,
     posterior LLRs are summed in float64.
     """
     g = graph
-    syn_all = np.asarray(target, dtype=bool)
-    dead = np.ones(g.m, bool)
-    dead[g.live] = False
-    if syn_all[dead].any():            # an empty row with syndrome 1 cannot be satisfied
-        return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
-    syn = syn_all[g.live]
+    syn, c2v = _start(g, target, c2v)
+    if syn is None:
+        return _unsatisfiable(g, llr)
     col, row, starts = g.col, g.row, g.starts
-    if c2v is None:
-        c2v = np.zeros(col.size, np.float32)
-    elif c2v.size < col.size:
-        c2v = np.concatenate([c2v.astype(np.float32), np.zeros(col.size - c2v.size, np.float32)])
     L = (llr + np.bincount(col, weights=c2v, minlength=g.n)).astype(np.float32)
     hard = L < 0
     best, since, it = np.inf, 0, 0
@@ -193,17 +213,9 @@ def _bp_shuffled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: i
     convergence takes about half the iterations (measured on multilevel blocks of
     :math:`10^5` bits at h = 0.4: 54 against 101 at f = 1.06, 34 against 65 at 1.08)."""
     g = graph
-    syn_all = np.asarray(target, dtype=bool)
-    dead = np.ones(g.m, bool)
-    dead[g.live] = False
-    if syn_all[dead].any():            # an empty row with syndrome 1 cannot be satisfied
-        return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
-    syn = syn_all[g.live]
-    if c2v is None:
-        c2v = np.zeros(g.col.size, np.float32)
-    else:
-        c2v = np.concatenate([c2v.astype(np.float32), np.zeros(g.col.size - c2v.size, np.float32)]) \
-            if c2v.size < g.col.size else c2v.astype(np.float32, copy=True)
+    syn, c2v = _start(g, target, c2v)
+    if syn is None:
+        return _unsatisfiable(g, llr)
     L = llr + np.bincount(g.col, weights=c2v, minlength=g.n)
     parts = g.groups(groups)
     best, since, it = np.inf, 0, 0
@@ -237,22 +249,12 @@ def _bp_compiled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: i
     """:func:`_bp_shuffled` (``groups = 1``: flooding) run by the compiled kernel
     :func:`nfkg.protocol.bp_kernel.layered_bp`; same arguments and returns."""
     g = graph
-    syn_all = np.asarray(target, dtype=bool)
-    dead = np.ones(g.m, bool)
-    dead[g.live] = False
-    if syn_all[dead].any():            # an empty row with syndrome 1 cannot be satisfied
-        return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
-    syn = syn_all[g.live].view(np.uint8)
-    if c2v is None:
-        c2v = np.zeros(g.col.size, np.float32)
-    else:
-        c2v = np.concatenate([c2v.astype(np.float32), np.zeros(g.col.size - c2v.size, np.float32)]) \
-            if c2v.size < g.col.size else c2v.astype(np.float32, copy=True)
+    syn, c2v = _start(g, target, c2v)
+    if syn is None:
+        return _unsatisfiable(g, llr)
     L = (llr + np.bincount(g.col, weights=c2v, minlength=g.n)).astype(np.float32)   # fits the L2 cache at 10^5
-    count = max(1, min(int(groups), g.live.size))
-    cuts = np.linspace(0, g.live.size, count + 1).round().astype(np.intp)
     starts = np.concatenate([g.starts, [g.col.size]]).astype(np.intp)
-    it, ok = bp_kernel.layered_bp(g.col, starts, syn, L, c2v, cuts, max_iter, bp_method, ms_scaling_factor,
+    it, ok = bp_kernel.layered_bp(g.col, starts, syn.view(np.uint8), L, c2v, g.cuts(groups), max_iter, bp_method, ms_scaling_factor,
                                   patience)
     return (L < 0).astype(np.uint8), ok, it, c2v
 

@@ -248,15 +248,18 @@ def reproduce(
             split = {fid: table_parts(fid, overrides.get(fid)) for fid in ids if fid in known_tables}
             split = {fid: parts for fid, parts in split.items() if parts}
             jobs_list = []
-            for fid in sorted(ids, key=lambda i: -_COST.get(i, 1.0)):
+            for fid in ids:
                 if fid in split:
                     jobs_list += [((fid, i), "nfkg.studies.tables:run_table", (fid, part))
                                   for i, part in enumerate(split[fid])]
                 else:
                     jobs_list.append((fid, "nfkg.studies.report:_run_item",
                                       (fid, fid in known_tables, overrides.get(fid), scoring, str(out))))
-            jobs_list.sort(key=lambda job: -_COST.get(job[0] if isinstance(job[0], str) else job[0][0], 1.0)
-                           / (1 if isinstance(job[0], str) else len(split[job[0][0]])))
+
+            def cost(key):                  # longest first; a part costs its share of its table
+                return _COST.get(key, 1.0) if isinstance(key, str) else _COST.get(key[0], 1.0) / len(split[key[0]])
+
+            jobs_list.sort(key=lambda job: -cost(job[0]))
             results = run_jobs(jobs_list, n_workers,
                                on_done=lambda key, item: None if isinstance(key, tuple)
                                else bar.item_done(_done_line(item, order)))
