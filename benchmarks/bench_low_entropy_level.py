@@ -156,7 +156,8 @@ def main(argv=None) -> int:
         print(f"B first syndrome {start}: f (soft) mean {r['mean']:.3f}  [{r['seconds_per_block']:.2f} s per block]",
               flush=True)
     profiles = {"auto": "auto", "regular 3": {2: 0.006, 3: 0.994}, "3 + 6": {2: 0.006, 3: 0.5, 6: 0.494},
-                "3 + 20 (0.29)": {2: 0.006, 3: 0.7, 20: 0.294}}
+                "3 + 20 (0.29)": {2: 0.006, 3: 0.7, 20: 0.294},
+                "6 % degree 2": {2: 0.06, 3: 0.94}}
     out["C"] = fixed_rate(100_000, b, {"auto": "auto"}, [1.05, 1.1, 1.2, 1.3], osd=True) \
         + fixed_rate(100_000, b, {k: v for k, v in profiles.items() if k != "auto"}, [1.1, 1.2], osd=False)
     if args.json:
