@@ -1,4 +1,7 @@
-"""Shared fixtures: the papers' geometries."""
+"""Shared fixtures: the papers' geometries; the benchmark scripts as modules."""
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,3 +29,18 @@ def random_scenario(rng, n_ant=64, n_users=2, pt_dbm=20.0, batch=()):
     users = np.stack([rng.uniform(3, 20, shape), rng.uniform(-1.2, 1.2, shape)], -1)
     eves = np.stack([rng.uniform(3, 20, shape), rng.uniform(-1.2, 1.2, shape)], -1)
     return Scenario.from_dbm(ULA(n_ant, 30e9), users=users, eves=eves, pt_dbm=pt_dbm)
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def bench_module(name: str):
+    """Import ``benchmarks/<name>.py`` (a script, not a package) with the folder on the path
+    only while it loads."""
+    import importlib
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))

@@ -3,23 +3,14 @@ posteriors, the model's level entropy) and its OSD-0 solves the syndrome and fin
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from conftest import bench_module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_low_entropy_level
-        yield bench_low_entropy_level
-    finally:
-        sys.path.remove(str(BENCH))
+    return bench_module("bench_low_entropy_level")
 
 
 def test_level_channel_is_the_model(bench):

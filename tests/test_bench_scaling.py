@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from conftest import bench_module
 
 
 @pytest.fixture(scope="module")
 def bench_scaling():
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_scaling
-        yield bench_scaling
-    finally:
-        sys.path.remove(str(BENCH))
+    return bench_module("bench_scaling")
 
 
 def test_tiny_run_writes_every_output(bench_scaling, tmp_path):

@@ -169,21 +169,27 @@ class _SchemeType(click.ParamType):
         return value
 
 
-def _scheme_options(scheme: str, shaping: str | None, jamming: str | None) -> dict[str, Any]:
-    """``--shaping``/``--jamming`` checked against the scheme: the options to pass it (BadParameter otherwise)."""
+def _scheme_options(scheme: str, shaping: str | None, jamming: str | None,
+                    model: str | None = None) -> dict[str, Any]:
+    """``--shaping``/``--jamming``/``--model`` checked against the scheme: the options to pass it
+    (BadParameter otherwise)."""
     import inspect
 
     from ..schemes.precoding import get_scheme
 
+    if model is not None and scheme != "svd-dlpa":
+        raise click.BadParameter(f"--model applies to --scheme svd-dlpa only, not {scheme!r}",
+                                 param_hint="'--model'")
     spec = get_scheme(scheme)
     if spec.fixed_shaping is not None and shaping not in (None, spec.fixed_shaping):
         raise click.BadParameter(f"{scheme} always uses {spec.fixed_shaping} shaping, not {shaping!r}",
                                  param_hint="'--shaping'")
+    options: dict[str, Any] = {} if model is None else {"model": model}
     if jamming is None:
-        return {}
+        return options
     if "jamming" not in inspect.signature(spec.func).parameters:
         raise click.BadParameter(f"applies to the SVD schemes only, not {scheme!r}", param_hint="'--jamming'")
-    return {"jamming": jamming}
+    return {**options, "jamming": jamming}
 
 
 def _dbm(p_watt: float) -> str:

@@ -38,13 +38,8 @@ def evaluate(scenario: str, scheme: str, shaping: str | None, jamming: str | Non
     """
     from ..schemes.precoding import evaluate as run_evaluation
 
-    if model is not None and scheme != "svd-dlpa":
-        raise click.BadParameter(f"--model applies to --scheme svd-dlpa only, not {scheme!r}",
-                                 param_hint="'--model'")
-    options = _scheme_options(scheme, shaping, jamming)
+    options = _scheme_options(scheme, shaping, jamming, model)
     _, scen = _load(scenario)
-    if model is not None:
-        options["model"] = model
     try:
         ev = run_evaluation(scen, scheme, shaping, scoring=scoring, **options)
     except ScenarioError:

@@ -62,13 +62,8 @@ def keygen(scenario: str, scheme: str, rounds: int, seed: int, quantizer: str, d
     """
     from ..protocol.keygen import keygen as run_keygen
 
-    if model is not None and scheme != "svd-dlpa":
-        raise click.BadParameter(f"--model applies to --scheme svd-dlpa only, not {scheme!r}",
-                                 param_hint="'--model'")
-    options = _scheme_options(scheme, shaping, jamming)
+    options = _scheme_options(scheme, shaping, jamming, model)
     _, scen = _load(scenario)
-    if model is not None:
-        options["model"] = model
     with _progress_bar(0 if quiet else 1 + scen.n_users, "keygen") as bar:
         try:
             res = run_keygen(scen, scheme, rounds=rounds, seed=seed, quantizer=quantizer, bits=bits,

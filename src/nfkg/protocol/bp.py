@@ -129,6 +129,30 @@ def _unsatisfiable(g: _Graph, llr: np.ndarray) -> tuple[np.ndarray, bool, int, n
     return (llr < 0).astype(np.uint8), False, 0, np.zeros(g.col.size, np.float32)
 
 
+class _Stop:
+    """The NumPy decoders' stopping rule after each iteration: converged when no check is
+    unsatisfied; with ``patience > 0``, stalled when the number of unsatisfied checks has not
+    reached a new minimum for that many iterations."""
+
+    def __init__(self, g: _Graph, syn: np.ndarray, patience: int):
+        self.g, self.syn, self.patience = g, syn, int(patience)
+        self.best, self.since = np.inf, 0
+
+    def unsatisfied(self, hard: np.ndarray) -> int:
+        g = self.g
+        return int(np.count_nonzero(np.bitwise_xor.reduceat(hard[g.col].view(np.uint8), g.starts).view(bool)
+                                    ^ self.syn))
+
+    def stalled(self, bad: int) -> bool:
+        if not self.patience:
+            return False
+        if bad < self.best:
+            self.best, self.since = bad, 0
+            return False
+        self.since += 1
+        return self.since >= self.patience
+
+
 def _bp_numpy(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int, bp_method: str,
               ms_scaling_factor: float, c2v: np.ndarray | None = None,
               patience: int = 0) -> tuple[np.ndarray, bool, int, np.ndarray]:
@@ -150,24 +174,18 @@ def _bp_numpy(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: int,
     col, row, starts = g.col, g.row, g.starts
     L = (llr + np.bincount(col, weights=c2v, minlength=g.n)).astype(np.float32)
     hard = L < 0
-    best, since, it = np.inf, 0, 0
+    stop, it = _Stop(g, syn, patience), 0
     for it in range(1, int(max_iter) + 1):
         v2c = L[col]
         v2c -= c2v
         c2v = _check_messages(v2c, starts, row, syn, bp_method, ms_scaling_factor, it)
         L = (llr + np.bincount(col, weights=c2v, minlength=g.n)).astype(np.float32)
         hard = L < 0
-        unsat = np.bitwise_xor.reduceat(hard[col].view(np.uint8), starts).view(bool) ^ syn
-        bad = int(np.count_nonzero(unsat))
+        bad = stop.unsatisfied(hard)
         if bad == 0:
             return hard.astype(np.uint8), True, it, c2v
-        if patience:
-            if bad < best:
-                best, since = bad, 0
-            else:
-                since += 1
-                if since >= patience:
-                    break
+        if stop.stalled(bad):
+            break
     return hard.astype(np.uint8), False, it, c2v
 
 
@@ -218,7 +236,7 @@ def _bp_shuffled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: i
         return _unsatisfiable(g, llr)
     L = llr + np.bincount(g.col, weights=c2v, minlength=g.n)
     parts = g.groups(groups)
-    best, since, it = np.inf, 0, 0
+    stop, it = _Stop(g, syn, patience), 0
     hard = L < 0
     for it in range(1, int(max_iter) + 1):
         for e0, e1, r0, r1, col, starts, row, ucol, inv in parts:
@@ -229,17 +247,11 @@ def _bp_shuffled(graph: _Graph, target: np.ndarray, llr: np.ndarray, max_iter: i
             L[ucol] += np.bincount(inv, weights=new - old, minlength=ucol.size)
             c2v[e0:e1] = new
         hard = L < 0
-        unsat = np.bitwise_xor.reduceat(hard[g.col].view(np.uint8), g.starts).view(bool) ^ syn
-        bad = int(np.count_nonzero(unsat))
+        bad = stop.unsatisfied(hard)
         if bad == 0:
             return hard.astype(np.uint8), True, it, c2v
-        if patience:
-            if bad < best:
-                best, since = bad, 0
-            else:
-                since += 1
-                if since >= patience:
-                    break
+        if stop.stalled(bad):
+            break
     return hard.astype(np.uint8), False, it, c2v
 
 
